@@ -1,0 +1,264 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module: run one nginx-proxy-lab case on the target and return its result."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: nginx_proxy_case
+short_description: Run one nginx reverse-proxy case against a misbehaving Unix-socket upstream and sample /proc
+description:
+  - Creates a private network namespace (default), sets C(net.core.somaxconn) inside it, starts the
+    upstream program in one of five modes and a private nginx instance in front of it, runs N
+    concurrent clients, and samples C(/proc/net/unix), the listener queue (sock_diag), nginx
+    stub_status and nginx memory while they run.
+  - Everything the case creates (processes, namespace, files, sysctl changes) is removed when the case
+    ends, fails, is interrupted, or the module process is killed; a watchdog process sees to it.
+  - The result document is described in docs/result-schema.md.
+options:
+  case:
+    description: Name of the case, recorded in the result.
+    type: str
+    required: true
+  mode:
+    description: Behaviour of the upstream.
+    type: str
+    required: true
+    choices: [ok, no-accept, no-read, no-write, no-close]
+  isolation:
+    description:
+      - C(netns) runs the case in a private network namespace. C(host) uses the host's own network stack
+        and sysctls (restored afterwards); only for disposable VMs.
+    type: str
+    default: netns
+    choices: [netns, host]
+  somaxconn:
+    description: net.core.somaxconn in force when the upstream calls listen().
+    type: int
+    default: 4096
+  somaxconn_after_listen:
+    description: If set, net.core.somaxconn is changed to this value after the upstream listens.
+    type: int
+  upstream_backlog:
+    description: Backlog the upstream passes to listen(); the kernel caps it at somaxconn.
+    type: int
+    default: 4096
+  upstream_content_length:
+    description: Add a Content-Length header to the upstream's 200 (the research sent none).
+    type: bool
+    default: false
+  upstream_binary:
+    description: Path of the upstream program built by the lab_upstream role.
+    type: path
+    default: /opt/nginx-proxy-lab/bin/upstream
+  nginx_binary:
+    description: Path of the nginx binary.
+    type: path
+    default: /usr/sbin/nginx
+  nginx_port:
+    description: Loopback port nginx listens on.
+    type: int
+    default: 80
+  nginx_backlog:
+    description: backlog= of nginx's listen directive; nginx's default (511) when unset.
+    type: int
+  worker_processes:
+    description: nginx worker_processes.
+    type: int
+    default: 1
+  worker_connections:
+    description: nginx worker_connections.
+    type: int
+    default: 256
+  worker_rlimit_nofile:
+    description: nginx worker_rlimit_nofile, unset by default.
+    type: int
+  keepalive_timeout:
+    description: nginx keepalive_timeout in seconds.
+    type: int
+    default: 10
+  proxy_buffering:
+    description: nginx proxy_buffering.
+    type: bool
+    default: false
+  proxy_timeout:
+    description: proxy_connect_timeout, proxy_send_timeout and proxy_read_timeout, in seconds.
+    type: float
+    default: 5
+  nginx_default_timeouts:
+    description: Leave the proxy timeouts at nginx's defaults (60 s) instead of I(proxy_timeout).
+    type: bool
+    default: false
+  proxy_locations:
+    description: Number of proxy_pass locations in the configuration.
+    type: int
+    default: 1
+  client_max_body_size:
+    description: nginx client_max_body_size (nginx's default, 1m, when unset).
+    type: str
+  client_body_buffer_size:
+    description: nginx client_body_buffer_size (nginx's default when unset).
+    type: str
+  error_log_level:
+    description: Level of the case's nginx error log.
+    type: str
+    default: info
+    choices: [debug, info, notice, warn, error, crit]
+  stub_status_path:
+    description: Location of stub_status.
+    type: str
+    default: /stats
+  clients:
+    description: Number of concurrent clients.
+    type: int
+    default: 100
+  client_mode:
+    description: C(python) (asyncio sockets, holds 10,000+ connections) or C(curl) (one curl process per client).
+    type: str
+    default: python
+    choices: [python, curl]
+  request_method:
+    description: HTTP method of the clients' requests.
+    type: str
+    default: GET
+    choices: [GET, POST]
+  request_path:
+    description: Path the clients request.
+    type: str
+    default: /
+  request_body_bytes:
+    description: Size of a random request body sent by each client (0 for none).
+    type: int
+    default: 0
+  client_timeout:
+    description: Seconds after which a client gives up; defaults to I(deadline) minus one second.
+    type: float
+  deadline:
+    description: Seconds after the clients start by which the case ends, whatever the clients do.
+    type: float
+    default: 30
+  settle_s:
+    description: Seconds sampled before the clients start and after they end.
+    type: float
+    default: 0.3
+  unix_interval_ms:
+    description: Sampling interval of /proc/net/unix and sock_diag, in milliseconds.
+    type: float
+    default: 10
+  stub_interval_ms:
+    description: Sampling interval of stub_status and nginx memory, in milliseconds.
+    type: float
+    default: 100
+author:
+  - nginx-proxy-lab developers
+"""
+
+EXAMPLES = r"""
+- name: Case 2, an upstream that never accepts
+  nginx_proxy_case:
+    case: case2-no-accept
+    mode: no-accept
+  register: case2
+
+- name: somaxconn 8 and 32 clients, on a disposable VM's own stack
+  nginx_proxy_case:
+    case: lab-somaxconn-8
+    mode: no-accept
+    somaxconn: 8
+    clients: 32
+    isolation: host
+"""
+
+RETURN = r"""
+case_result:
+  description: The result document (schema in docs/result-schema.md).
+  returned: success
+  type: dict
+summary_line:
+  description: One line with the case's state shares and client outcomes.
+  returned: success
+  type: str
+elapsed:
+  description: Seconds the case took, start to clean-up.
+  returned: always
+  type: float
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.nginx_lab import case as lab_case
+
+ARGUMENT_SPEC = dict(
+    case=dict(type="str", required=True),
+    mode=dict(type="str", required=True, choices=list(lab_case.MODES)),
+    isolation=dict(type="str", default="netns", choices=["netns", "host"]),
+    somaxconn=dict(type="int", default=4096),
+    somaxconn_after_listen=dict(type="int"),
+    upstream_backlog=dict(type="int", default=4096),
+    upstream_content_length=dict(type="bool", default=False),
+    upstream_binary=dict(type="path", default="/opt/nginx-proxy-lab/bin/upstream"),
+    nginx_binary=dict(type="path", default="/usr/sbin/nginx"),
+    nginx_port=dict(type="int", default=80),
+    nginx_backlog=dict(type="int"),
+    worker_processes=dict(type="int", default=1),
+    worker_connections=dict(type="int", default=256),
+    worker_rlimit_nofile=dict(type="int"),
+    keepalive_timeout=dict(type="int", default=10),
+    proxy_buffering=dict(type="bool", default=False),
+    proxy_timeout=dict(type="float", default=5),
+    nginx_default_timeouts=dict(type="bool", default=False),
+    proxy_locations=dict(type="int", default=1),
+    client_max_body_size=dict(type="str"),
+    client_body_buffer_size=dict(type="str"),
+    error_log_level=dict(type="str", default="info", choices=["debug", "info", "notice", "warn", "error", "crit"]),
+    stub_status_path=dict(type="str", default="/stats"),
+    clients=dict(type="int", default=100),
+    client_mode=dict(type="str", default="python", choices=["python", "curl"]),
+    request_method=dict(type="str", default="GET", choices=["GET", "POST"]),
+    request_path=dict(type="str", default="/"),
+    request_body_bytes=dict(type="int", default=0),
+    client_timeout=dict(type="float"),
+    deadline=dict(type="float", default=30),
+    settle_s=dict(type="float", default=0.3),
+    unix_interval_ms=dict(type="float", default=10),
+    stub_interval_ms=dict(type="float", default=100),
+)
+
+
+def summary_line(result):
+    s = result["summary"]
+    states = " ".join("%s:%s%%" % (code, pct) for code, pct in s["unix_states_pct"].items() if pct)
+    outcomes = " ".join("%s×%d" % (k, v) for k, v in s["clients"]["status_counts"].items())
+    lat = s["clients"]["latency_s"]
+    return "%s [%s] states %s | queue peak %s backlog %s | active peak %s | clients %s | latency median %ss max %ss" % (
+        result["meta"]["case"], result["meta"]["kernel"], states or "-", s["queue_len_peak"], s["backlog"],
+        s["active_peak"], outcomes, lat["median"], lat["max"])
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = dict(module.params)
+    if params["client_timeout"] is None:
+        params["client_timeout"] = max(params["deadline"] - 1.0, 0.5)
+    started = time.monotonic()
+    if module.check_mode:
+        errors = lab_case.validate(params)
+        if errors:
+            module.fail_json(msg="; ".join(errors), elapsed=0.0)
+        module.exit_json(changed=False, elapsed=0.0)
+    try:
+        result = lab_case.run(params)
+    except lab_case.CaseError as exc:
+        module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
+    for warning in result["meta"]["warnings"]:
+        module.warn(warning)
+    module.exit_json(changed=True, case_result=result, summary_line=summary_line(result),
+                     elapsed=round(time.monotonic() - started, 3))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""Run one case: namespace, upstream, nginx, clients, sampling, clean-up; return the result document."""
+
+import binascii
+import datetime
+import json
+import os
+import platform
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+from . import KIT_VERSION, SCHEMA_VERSION, loadgen, netns, nginx_conf, stub_status
+from .guardian import Guardian
+from .procnet import children_of, read_file
+from .sampler import Sampler
+from .sockdiag import UnixListenerDiag
+from .summary import summarize
+
+MODES = ("ok", "no-accept", "no-read", "no-write", "no-close")
+RUN_DIR = "/run/nginx-proxy-lab"
+INT_MAX = 2 ** 31 - 1
+SOMAXCONN = "/proc/sys/net/core/somaxconn"
+
+
+class CaseError(Exception):
+    """A refusal or failure with a message meant for the user."""
+
+
+def kernel_somaxconn_max(release):
+    """Largest net.core.somaxconn a listen() honours on kernel `release`.
+
+    Before Linux 5.5 sk_max_ack_backlog was 16 bits wide, so 65535 was the
+    ceiling; since then it is 32 bits and the sysctl takes any int.
+    """
+    try:
+        major, minor = (int(x) for x in release.split(".")[:2])
+    except ValueError:
+        return 65535
+    return INT_MAX if (major, minor) >= (5, 5) else 65535
+
+
+def validate(p):
+    """Every reason to refuse `p` before anything changes; an empty list when it is fine."""
+    errors = []
+    if os.geteuid() != 0:
+        errors.append("the case runner needs root (network namespaces, sysctl): run ansible-playbook with "
+                      "sudo, or set become: true for this host")
+    limit = kernel_somaxconn_max(platform.release())
+    for key in ("somaxconn", "somaxconn_after_listen"):
+        value = p.get(key)
+        if value is not None and not 1 <= value <= limit:
+            errors.append("%s=%s is outside 1..%d (the largest this kernel %s honours): pick a value in that range"
+                          % (key, value, limit, platform.release()))
+    for key in ("worker_connections", "worker_processes", "clients", "upstream_backlog", "proxy_locations"):
+        if p[key] < 1:
+            errors.append("%s=%s must be at least 1" % (key, p[key]))
+    for key in ("proxy_timeout", "deadline", "unix_interval_ms", "stub_interval_ms"):
+        if p[key] is not None and p[key] <= 0:
+            errors.append("%s=%s must be positive" % (key, p[key]))
+    if p["request_body_bytes"] < 0:
+        errors.append("request_body_bytes=%s must be 0 or more" % p["request_body_bytes"])
+    if not 1 <= p["nginx_port"] <= 65535:
+        errors.append("nginx_port=%s is not a TCP port" % p["nginx_port"])
+    if not os.access(p["nginx_binary"], os.X_OK):
+        errors.append("nginx binary %s is missing: provision the host first (run_cases.yml does, or "
+                      "playbooks/provision.yml)" % p["nginx_binary"])
+    if not os.access(p["upstream_binary"], os.X_OK):
+        errors.append("upstream binary %s is missing: provision the host first (role lab_upstream builds it "
+                      "from src/upstream.c)" % p["upstream_binary"])
+    if p["client_mode"] == "curl" and not shutil.which("curl"):
+        errors.append("client_mode=curl needs curl on the target: install it (role lab_packages does)")
+    if p["isolation"] == "netns" and not shutil.which("ip"):
+        errors.append("isolation=netns needs iproute2's ip: install it (role lab_packages does)")
+    if p["isolation"] == "host" and not errors:
+        probe = socket.socket()
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", p["nginx_port"]))
+        except OSError as exc:
+            errors.append("isolation=host: 127.0.0.1:%d is taken (%s): set nginx_port to a free port"
+                          % (p["nginx_port"], exc.strerror))
+        finally:
+            probe.close()
+    return errors
+
+
+def _now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _read_somaxconn():
+    return int(read_file(SOMAXCONN).strip())
+
+
+def _write_somaxconn(value):
+    with open(SOMAXCONN, "w") as handle:
+        handle.write(str(value))
+
+
+def _wait_line(proc, seconds):
+    """First stdout line of `proc` within `seconds`, or None."""
+    ready, _, _ = select.select([proc.stdout], [], [], seconds)
+    return proc.stdout.readline().strip() if ready else None
+
+
+def _wait_nginx(proc, port, path, workers, seconds):
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return "nginx exited with code %s" % proc.returncode
+        try:
+            stub_status.fetch("127.0.0.1", port, path, timeout=0.5)
+            if len(children_of(proc.pid)) >= workers:
+                return None
+        except (OSError, ValueError) as exc:
+            last = exc
+        time.sleep(0.02)
+    return "nginx did not answer on 127.0.0.1:%d%s within %ss (%s)" % (port, path, seconds, last)
+
+
+def _start_clients(p, t0, workdir, guardian):
+    """Fork the load generator; it starts its clients when the returned pipe gets a byte."""
+    go_r, go_w = os.pipe()
+    out_path = os.path.join(workdir, "clients.json")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setsid()
+            os.close(go_w)
+            os.read(go_r, 1)
+            kwargs = dict(method=p["request_method"], path=p["request_path"], body_bytes=p["request_body_bytes"],
+                          timeout=p["client_timeout"], t0=t0)
+            if p["client_mode"] == "curl":
+                records = loadgen.run_curl("127.0.0.1", p["nginx_port"], p["clients"], workdir=workdir, **kwargs)
+            else:
+                records = loadgen.run_python("127.0.0.1", p["nginx_port"], p["clients"], **kwargs)
+            with open(out_path + ".tmp", "w") as handle:
+                json.dump(records, handle)
+            os.rename(out_path + ".tmp", out_path)
+            code = 0
+        finally:
+            os._exit(code)
+    guardian.track("pgids", pid)
+    os.close(go_r)
+    return pid, go_w, out_path
+
+
+def _wait_child(pid, seconds):
+    """waitpid with a deadline; True if the child ended."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _log_lines(path, limit=20000):
+    text = read_file(path) or ""
+    lines = text.splitlines()
+    return lines[:limit]
+
+
+def run(p):
+    """Run the case described by params `p`; returns the result document.
+
+    Raises CaseError with a user-facing message on refusal or failure; in
+    every outcome the guardian has removed what the case created.
+    """
+    errors = validate(p)
+    if errors:
+        raise CaseError("; ".join(errors))
+
+    warnings = []
+    tag = "npl-" + binascii.hexlify(os.urandom(4)).decode()
+    workdir = os.path.join(RUN_DIR, tag)
+    socket_path = os.path.join(workdir, "upstream.sock")
+    conf_path = os.path.join(workdir, "nginx.conf")
+    meta = {
+        "kit_version": KIT_VERSION,
+        "case": p["case"],
+        "host": socket.gethostname(),
+        "kernel": platform.release(),
+        "nginx_version": nginx_conf.version(p["nginx_binary"]),
+        "isolation": p["isolation"],
+        "netns": tag if p["isolation"] == "netns" else None,
+        "socket_path": socket_path,
+        "params": {k: v for k, v in sorted(p.items())},
+        "started_at": _now_iso(),
+    }
+    if p["isolation"] == "host":
+        warnings.append("isolation=host: nginx, the upstream and net.core.somaxconn=%s act on this host's own "
+                        "network stack; use it only on a disposable VM" % p["somaxconn"])
+
+    guardian = Guardian()
+    previous_ns = None
+    procs = []
+    loadgen_pid = None
+    problems = []
+    try:
+        os.makedirs(RUN_DIR, exist_ok=True)
+        guardian.track("paths", workdir)
+        os.makedirs(workdir)
+        os.chmod(workdir, 0o755)
+        if p["isolation"] == "netns":
+            guardian.track("netns", tag)
+            netns.create(tag)
+            previous_ns = netns.enter(tag)
+        else:
+            guardian.track("sysctls", ["net.core.somaxconn", _read_somaxconn()])
+        _write_somaxconn(p["somaxconn"])
+
+        upstream_cmd = [p["upstream_binary"], "--mode", p["mode"], "--unix", socket_path,
+                        "--backlog", str(p["upstream_backlog"])]
+        if p["upstream_content_length"]:
+            upstream_cmd.append("--content-length")
+        upstream = subprocess.Popen(upstream_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+        procs.append(upstream)
+        guardian.track("pgids", upstream.pid)
+        ready = _wait_line(upstream, 5.0)
+        if not ready or not ready.startswith("ready"):
+            raise CaseError("the upstream did not start: %s" % (upstream.stderr.read() if upstream.poll() is not None
+                                                                 else "no ready line within 5 s"))
+        if p.get("somaxconn_after_listen") is not None:
+            _write_somaxconn(p["somaxconn_after_listen"])
+        meta["sysctls"] = {"net.core.somaxconn": _read_somaxconn()}
+        meta["somaxconn"] = meta["sysctls"]["net.core.somaxconn"]
+
+        with open(conf_path, "w") as handle:
+            handle.write(nginx_conf.render(p, workdir, socket_path))
+        ok, output = nginx_conf.test_config(p["nginx_binary"], workdir, conf_path)
+        if not ok:
+            raise CaseError("nginx rejected the case's configuration: %s" % output)
+        nginx = subprocess.Popen([p["nginx_binary"], "-p", workdir, "-c", conf_path, "-e",
+                                  os.path.join(workdir, "error.log")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                 text=True, start_new_session=True)
+        procs.append(nginx)
+        guardian.track("pgids", nginx.pid)
+        failure = _wait_nginx(nginx, p["nginx_port"], p["stub_status_path"], p["worker_processes"], 10.0)
+        if failure:
+            raise CaseError("%s; error log: %s" % (failure, " | ".join(_log_lines(os.path.join(workdir, "error.log"))[-5:])))
+        # Only the case's requests in the access log: drop the readiness probes (nginx appends, so truncating is safe).
+        open(os.path.join(workdir, "access.log"), "w").close()
+
+        t0 = time.monotonic()
+        meta["t0_wall"] = _now_iso()
+        loadgen_pid, go, clients_path = _start_clients(p, t0, workdir, guardian)
+        sampler = Sampler(t0, socket_path, nginx.pid, p["nginx_port"], p["stub_status_path"],
+                          p["unix_interval_ms"] / 1000.0, p["stub_interval_ms"] / 1000.0,
+                          diag_factory=UnixListenerDiag)
+        sampler.start()
+        time.sleep(p["settle_s"])
+        clients_start = time.monotonic() - t0
+        os.write(go, b"g")
+        os.close(go)
+        ended = _wait_child(loadgen_pid, p["deadline"])
+        clients_end = time.monotonic() - t0
+        if not ended:
+            warnings.append("case deadline of %ss passed with clients still running; they were stopped"
+                            % p["deadline"])
+            os.killpg(loadgen_pid, signal.SIGKILL)
+            os.waitpid(loadgen_pid, 0)
+        time.sleep(p["settle_s"])
+        sampler.stop()
+        records = []
+        if os.path.exists(clients_path):
+            with open(clients_path) as handle:
+                records = json.load(handle)
+        if len(records) != p["clients"]:
+            records = [{"id": i, "start": None, "first_byte": None, "end": None, "status": None,
+                        "error": "case-deadline", "bytes": 0, "complete": False} for i in range(p["clients"])]
+        logs = {"error": _log_lines(os.path.join(workdir, "error.log")),
+                "access": _log_lines(os.path.join(workdir, "access.log"))}
+        samples = sampler.data()
+        meta["sampler"] = {"unix_interval_s": p["unix_interval_ms"] / 1000.0,
+                           "stub_interval_s": p["stub_interval_ms"] / 1000.0,
+                           "cpu_seconds": {k: round(v, 4) for k, v in sampler.cpu_seconds.items()},
+                           "errors": sampler.errors}
+        meta["clients_window"] = [round(clients_start, 6), round(clients_end, 6)]
+    finally:
+        if previous_ns is not None:
+            netns.leave(previous_ns)
+        problems = guardian.finish()
+        for proc in procs:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+    if problems:
+        warnings.append("clean-up: " + "; ".join(problems))
+    meta["ended_at"] = _now_iso()
+    meta["warnings"] = warnings
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "meta": meta,
+        "samples": samples,
+        "clients": records,
+        "logs": logs,
+        "summary": summarize(samples, records, meta["clients_window"]),
+    }

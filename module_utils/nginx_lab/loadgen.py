@@ -1,0 +1,169 @@
+"""The load generator: N concurrent HTTP clients (asyncio sockets, or curl processes, as in the research).
+
+Each client yields one record: start, first_byte and end (seconds on the
+case's monotonic clock), HTTP status or error name, bytes received, and
+whether the response was complete.
+"""
+
+import asyncio
+import errno
+import os
+import resource
+import subprocess
+import time
+
+KEEP_HEAD = 8192
+
+
+def raise_nofile(wanted):
+    """Raise RLIMIT_NOFILE to at least `wanted` (root may raise the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return soft
+    hard = max(hard, wanted)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return wanted
+
+
+def build_request(method, path, body_bytes):
+    head = "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: nginx-proxy-lab\r\nConnection: close\r\n" % (method, path)
+    if body_bytes:
+        head += "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n" % body_bytes
+    return (head + "\r\n").encode()
+
+
+def parse_response(head, total_bytes, tail):
+    """Status and completeness of a raw HTTP response read until the server closed.
+
+    `head` holds the first bytes of the response, `tail` its last bytes and
+    `total_bytes` its length. Returns (status or None, complete).
+    """
+    header_end = head.find(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/") or header_end < 0:
+        return None, False
+    status_line, _, header_text = head[:header_end].partition(b"\r\n")
+    parts = status_line.split(b" ", 2)
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    headers = {}
+    for line in header_text.split(b"\r\n"):
+        key, _, value = line.partition(b":")
+        headers[key.strip().lower()] = value.strip().lower()
+    body = total_bytes - header_end - 4
+    if b"content-length" in headers:
+        return status, body >= int(headers[b"content-length"])
+    if headers.get(b"transfer-encoding") == b"chunked":
+        return status, tail.endswith(b"0\r\n\r\n")
+    return status, True
+
+
+def error_name(exc):
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return "client-timeout"
+    code = getattr(exc, "errno", None)
+    if code:
+        return errno.errorcode.get(code, "errno-%d" % code)
+    return type(exc).__name__
+
+
+async def _client(index, host, port, request, body, timeout, t0, gate):
+    record = {"id": index, "start": None, "first_byte": None, "end": None, "status": None, "error": None,
+              "bytes": 0, "complete": False}
+    head, tail = bytearray(), b""
+
+    async def exchange():
+        nonlocal tail
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(request)
+            if body:
+                writer.write(body)
+            await writer.drain()
+            while True:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    break
+                if record["first_byte"] is None:
+                    record["first_byte"] = time.monotonic() - t0
+                record["bytes"] += len(chunk)
+                if len(head) < KEEP_HEAD:
+                    head.extend(chunk[: KEEP_HEAD - len(head)])
+                tail = (tail + chunk)[-16:]
+        finally:
+            writer.close()
+
+    await gate.wait()
+    record["start"] = time.monotonic() - t0
+    try:
+        await asyncio.wait_for(exchange(), timeout)
+    except Exception as exc:  # every failure is a finding, recorded by name
+        record["error"] = error_name(exc)
+    record["end"] = time.monotonic() - t0
+    status, complete = parse_response(bytes(head), record["bytes"], tail)
+    record["status"] = status
+    record["complete"] = complete and record["error"] is None
+    if status is None and record["error"] is None:
+        record["error"] = "no-response" if record["bytes"] == 0 else "bad-response"
+    return record
+
+
+async def _run_python(host, port, clients, request, body, timeout, t0):
+    # Every client waits at the gate, so all of them start together.
+    gate = asyncio.Event()
+    tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate)) for i in range(clients)]
+    await asyncio.sleep(0)
+    gate.set()
+    return await asyncio.gather(*tasks)
+
+
+def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None):
+    """Run `clients` concurrent asyncio clients; returns their records, in client order."""
+    t0 = time.monotonic() if t0 is None else t0
+    raise_nofile(clients * 2 + 256)
+    body = os.urandom(body_bytes) if body_bytes else b""
+    request = build_request(method, path, body_bytes)
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_run_python(host, port, clients, request, body, timeout, t0))
+    finally:
+        loop.close()
+
+
+CURL_FORMAT = "%{http_code} %{time_starttransfer} %{time_total} %{size_download}"
+
+
+def run_curl(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None, workdir="/tmp"):
+    """Run `clients` concurrent curl processes, as the research's shell loop did."""
+    t0 = time.monotonic() if t0 is None else t0
+    raise_nofile(clients * 4 + 256)
+    args = ["curl", "-s", "-o", "/dev/null", "-w", CURL_FORMAT, "--max-time", "%.3f" % timeout, "-X", method]
+    if body_bytes:
+        payload = os.path.join(workdir, "payload.dat")
+        with open(payload, "wb") as handle:
+            handle.write(os.urandom(body_bytes))
+        args += ["--data-binary", "@" + payload, "-H", "Content-Type: application/octet-stream"]
+    url = "http://%s:%d%s" % (host, port, path)
+    running = {}
+    records = []
+    for i in range(clients):
+        out = open(os.path.join(workdir, "curl-%d.out" % i), "w+")
+        start = time.monotonic() - t0
+        proc = subprocess.Popen(args + [url], stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        running[proc.pid] = (i, start, out, proc)
+    while running:
+        pid, status = os.wait()
+        end = time.monotonic() - t0
+        if pid not in running:
+            continue
+        i, start, out, proc = running.pop(pid)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        fields = out.read().split()
+        out.close()
+        code = int(fields[0]) if fields and fields[0].isdigit() else 0
+        record = {"id": i, "start": start, "first_byte": None, "end": end, "status": code or None,
+                  "error": None if proc.returncode == 0 else "curl-exit-%d" % proc.returncode,
+                  "bytes": int(fields[3]) if len(fields) > 3 else 0, "complete": proc.returncode == 0}
+        if len(fields) > 2 and float(fields[1]) > 0:
+            record["first_byte"] = start + float(fields[1])
+        records.append(record)
+    return sorted(records, key=lambda r: r["id"])

@@ -1,0 +1,68 @@
+"""The nginx configuration of a case: the research's proxy, every value a parameter."""
+
+import os
+import re
+import subprocess
+
+# The access log carries $request_time and $upstream_response_time (GoAccess: %T and %^).
+ACCESS_LOG_FORMAT = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+    '"$http_referer" "$http_user_agent" $request_time $upstream_response_time $upstream_connect_time'
+)
+TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+
+def render(p, prefix, socket_path):
+    """nginx.conf text for case parameters `p` (the module's params), rooted at `prefix`."""
+    main = [
+        "daemon off;",
+        "master_process on;",
+        "worker_processes %d;" % p["worker_processes"],
+        "pid %s;" % os.path.join(prefix, "nginx.pid"),
+        "error_log %s %s;" % (os.path.join(prefix, "error.log"), p["error_log_level"]),
+    ]
+    if p.get("worker_rlimit_nofile"):
+        main.append("worker_rlimit_nofile %d;" % p["worker_rlimit_nofile"])
+    http = [
+        "log_format lab '%s';" % ACCESS_LOG_FORMAT,
+        "access_log %s lab;" % os.path.join(prefix, "access.log"),
+        "keepalive_timeout %d;" % p["keepalive_timeout"],
+    ]
+    for name in TEMP_DIRS:
+        http.append("%s_temp_path %s;" % (name, os.path.join(prefix, name + "_temp")))
+    if p.get("client_max_body_size"):
+        http.append("client_max_body_size %s;" % p["client_max_body_size"])
+    if p.get("client_body_buffer_size"):
+        http.append("client_body_buffer_size %s;" % p["client_body_buffer_size"])
+    http.append("upstream lab_upstream {\n        server unix:%s;\n    }" % socket_path)
+
+    proxy = ["proxy_pass http://lab_upstream;", "proxy_buffering %s;" % ("on" if p["proxy_buffering"] else "off")]
+    if not p["nginx_default_timeouts"]:
+        t = "%dms" % round(p["proxy_timeout"] * 1000)
+        proxy += ["proxy_connect_timeout %s;" % t, "proxy_send_timeout %s;" % t, "proxy_read_timeout %s;" % t]
+    locations = ["location / {\n            %s\n        }" % "\n            ".join(proxy)]
+    # More proxy_pass locations, for the listen()-per-proxy_pass claim (R12).
+    for i in range(2, p["proxy_locations"] + 1):
+        locations.append("location /p%d/ {\n            %s\n        }" % (i, "\n            ".join(proxy)))
+    locations.append("location = %s {\n            stub_status;\n            access_log off;\n        }" % p["stub_status_path"])
+    listen = "listen 127.0.0.1:%d%s;" % (p["nginx_port"], " backlog=%d" % p["nginx_backlog"] if p.get("nginx_backlog") else "")
+    server = "server {\n        %s\n        %s\n    }" % (listen, "\n        ".join(locations))
+    http.append(server)
+    events = "events {\n    worker_connections %d;\n}" % p["worker_connections"]
+    return "\n".join(main) + "\n" + events + "\nhttp {\n    " + "\n    ".join(http) + "\n}\n"
+
+
+def version(binary):
+    """'1.22.1' from `nginx -v` (which prints to stderr)."""
+    out = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False)
+    match = re.search(r"nginx/(\S+)", out.stderr + out.stdout)
+    return match.group(1) if match else None
+
+
+def test_config(binary, prefix, conf):
+    """`nginx -t`; returns (ok, output)."""
+    out = subprocess.run(
+        [binary, "-t", "-q", "-p", prefix, "-c", conf, "-e", os.path.join(prefix, "error.log")],
+        capture_output=True, text=True, check=False,
+    )
+    return out.returncode == 0, (out.stderr + out.stdout).strip()

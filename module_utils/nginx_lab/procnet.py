@@ -1,0 +1,96 @@
+"""Parsers for /proc/net/unix and /proc/PID/status, and a /proc scan for child processes."""
+
+import os
+
+# The St column of /proc/net/unix is the socket_state enum of include/uapi/linux/net.h.
+STATE_CODES = ("00", "01", "02", "03", "04")
+STATE_NAMES = {
+    "00": "SS_FREE",
+    "01": "SS_UNCONNECTED",
+    "02": "SS_CONNECTING",
+    "03": "SS_CONNECTED",
+    "04": "SS_DISCONNECTING",
+}
+
+
+def parse_unix_line(line):
+    """One data line of /proc/net/unix as a dict, or None for the header or a short line."""
+    fields = line.split(None, 7)
+    if len(fields) < 7 or fields[0] == "Num":
+        return None
+    return {
+        "refcount": int(fields[1], 16),
+        "flags": int(fields[3], 16),
+        "type": int(fields[4], 16),
+        "state": fields[5],
+        "inode": int(fields[6]),
+        "path": fields[7].rstrip("\n") if len(fields) == 8 else "",
+    }
+
+
+def count_path_states(text, path):
+    """Count the lines of /proc/net/unix whose path is `path`, per state code.
+
+    Returns (counts, total) where counts maps each code of STATE_CODES (and any
+    other code the kernel prints) to the number of lines in it.
+    """
+    counts = dict.fromkeys(STATE_CODES, 0)
+    total = 0
+    suffix = " " + path
+    for line in text.splitlines():
+        if not line.endswith(suffix):
+            continue
+        entry = parse_unix_line(line)
+        if entry is None or entry["path"] != path:
+            continue
+        counts[entry["state"]] = counts.get(entry["state"], 0) + 1
+        total += 1
+    return counts, total
+
+
+def parse_status(text):
+    """VmSize and VmRSS in kB (None where absent, e.g. for a zombie) from /proc/PID/status."""
+    out = {"vmsize_kb": None, "vmrss_kb": None}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key == "VmSize":
+            out["vmsize_kb"] = int(value.split()[0])
+        elif key == "VmRSS":
+            out["vmrss_kb"] = int(value.split()[0])
+    return out
+
+
+def parse_stat(text):
+    """(pid, comm, state, ppid, pgrp) from /proc/PID/stat; comm may hold spaces and parentheses."""
+    left, _, right = text.rpartition(")")
+    pid, _, comm = left.partition(" (")
+    fields = right.split()
+    return int(pid), comm, fields[0], int(fields[1]), int(fields[2])
+
+
+def read_file(path):
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+
+
+def process_table(proc="/proc"):
+    """Every live process as {pid: (comm, state, ppid, pgrp)}, read from /proc/*/stat."""
+    table = {}
+    for name in os.listdir(proc):
+        if not name.isdigit():
+            continue
+        text = read_file(os.path.join(proc, name, "stat"))
+        if not text:
+            continue
+        pid, comm, state, ppid, pgrp = parse_stat(text)
+        table[pid] = (comm, state, ppid, pgrp)
+    return table
+
+
+def children_of(pid, table=None):
+    """PIDs whose parent is `pid` (found by scanning /proc/*/stat, which every kernel has)."""
+    table = process_table() if table is None else table
+    return sorted(p for p, (_, state, ppid, _) in table.items() if ppid == pid and state != "Z")

@@ -1,0 +1,147 @@
+"""Sampling threads that watch a running case.
+
+fast thread (every unix_interval): the /proc/net/unix lines of the upstream
+path counted per state code, and in the same tick the listener's queue length
+and backlog from sock_diag.
+slow thread (every stub_interval): nginx stub_status, and VmSize/VmRSS of the
+nginx master and its workers.
+Both keep columns (lists of equal length) stamped on the case's monotonic clock.
+"""
+
+import threading
+import time
+
+from . import stub_status
+from .procnet import STATE_CODES, children_of, count_path_states, parse_status, read_file
+
+
+def _loop(stop, interval, tick):
+    """Call tick() every `interval` seconds on a fixed schedule until `stop` is set."""
+    next_at = time.monotonic()
+    while not stop.is_set():
+        tick()
+        next_at += interval
+        delay = next_at - time.monotonic()
+        if delay < 0:
+            next_at = time.monotonic()  # fell behind: do not burst to catch up
+        elif stop.wait(delay):
+            break
+
+
+class Sampler(object):
+    def __init__(self, t0, socket_path, nginx_pid, port, stub_path="/stats",
+                 unix_interval=0.01, stub_interval=0.1, diag_factory=None, proc_net_unix="/proc/net/unix"):
+        self.t0 = t0
+        self.socket_path = socket_path
+        self.nginx_pid = nginx_pid
+        self.port = port
+        self.stub_path = stub_path
+        self.unix_interval = unix_interval
+        self.stub_interval = stub_interval
+        self.diag_factory = diag_factory
+        self.proc_net_unix = proc_net_unix
+        self._stop = threading.Event()
+        self._threads = []
+        self.unix = {"t": [], "total": [], "states": {code: [] for code in STATE_CODES}, "queue_len": [], "backlog": []}
+        self.stub = {"t": [], "error": []}
+        self.stub.update({field: [] for field in stub_status.FIELDS})
+        self.memory = {"t": [], "master_vmsize_kb": [], "master_vmrss_kb": [], "worker_count": [],
+                       "worker_vmsize_kb_max": [], "worker_vmrss_kb_max": [],
+                       "worker_vmsize_kb_sum": [], "worker_vmrss_kb_sum": []}
+        self.cpu_seconds = {"unix": 0.0, "stub_memory": 0.0}
+        self.errors = []
+        self._workers = []
+        self._workers_at = -1.0
+
+    # fast thread ---------------------------------------------------------
+    def _fast(self):
+        start_cpu = time.thread_time()
+        diag = None
+        try:
+            diag = self.diag_factory() if self.diag_factory else None
+        except Exception as exc:
+            self.errors.append("sock_diag unavailable: %s" % exc)
+
+        def tick():
+            text = read_file(self.proc_net_unix) or ""
+            queue_len, backlog = (None, None)
+            if diag is not None:
+                try:
+                    queue_len, backlog = diag.queue(self.socket_path)
+                except Exception as exc:
+                    if len(self.errors) < 20:
+                        self.errors.append("sock_diag: %s" % exc)
+            t = time.monotonic() - self.t0
+            counts, total = count_path_states(text, self.socket_path)
+            u = self.unix
+            u["t"].append(round(t, 6))
+            u["total"].append(total)
+            for code in STATE_CODES:
+                u["states"][code].append(counts.get(code, 0))
+            u["queue_len"].append(queue_len)
+            u["backlog"].append(backlog)
+
+        try:
+            _loop(self._stop, self.unix_interval, tick)
+        finally:
+            if diag is not None:
+                diag.close()
+            self.cpu_seconds["unix"] = time.thread_time() - start_cpu
+
+    # slow thread ---------------------------------------------------------
+    def _memory_tick(self, t):
+        if t - self._workers_at >= 1.0:
+            self._workers = children_of(self.nginx_pid)
+            self._workers_at = t
+        master = parse_status(read_file("/proc/%d/status" % self.nginx_pid) or "")
+        workers = [parse_status(read_file("/proc/%d/status" % pid) or "") for pid in self._workers]
+        workers = [w for w in workers if w["vmsize_kb"] is not None]
+        m = self.memory
+        m["t"].append(round(t, 6))
+        m["master_vmsize_kb"].append(master["vmsize_kb"])
+        m["master_vmrss_kb"].append(master["vmrss_kb"])
+        m["worker_count"].append(len(workers))
+        for key in ("vmsize_kb", "vmrss_kb"):
+            values = [w[key] for w in workers]
+            m["worker_%s_max" % key].append(max(values) if values else None)
+            m["worker_%s_sum" % key].append(sum(values) if values else None)
+
+    def _stub_tick(self, t):
+        s = self.stub
+        try:
+            values = stub_status.fetch("127.0.0.1", self.port, self.stub_path, timeout=max(self.stub_interval * 5, 0.5))
+            error = None
+        except Exception as exc:
+            values, error = {}, type(exc).__name__ + (": %s" % exc if str(exc) else "")
+        s["t"].append(round(t, 6))
+        s["error"].append(error)
+        for field in stub_status.FIELDS:
+            s[field].append(values.get(field))
+
+    def _slow(self):
+        start_cpu = time.thread_time()
+
+        def tick():
+            t = time.monotonic() - self.t0
+            self._memory_tick(t)
+            self._stub_tick(t)
+
+        try:
+            _loop(self._stop, self.stub_interval, tick)
+        finally:
+            self.cpu_seconds["stub_memory"] = time.thread_time() - start_cpu
+
+    # control -------------------------------------------------------------
+    def start(self):
+        for target in (self._fast, self._slow):
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10)
+
+    def data(self):
+        return {"unix": self.unix, "stub_status": self.stub, "memory": self.memory}

@@ -1,0 +1,242 @@
+/*
+ * upstream: the misbehaving upstream of the nginx-proxy-lab.
+ *
+ * One blocking, single-threaded server in one of the five modes of the
+ * research write-up:
+ *   ok         accept, read the request, write a 200, close
+ *   no-accept  listen, never accept (blocks in sigsuspend, no busy loop)
+ *   no-read    accept, never read, write or close
+ *   no-write   accept, read the request, never write or close
+ *   no-close   accept, read, write a 200, never close
+ *
+ * It prints "ready <backlog>" on stdout once listen() has returned, and on
+ * SIGTERM/SIGINT/SIGHUP removes its Unix socket file and exits.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+enum mode { MODE_OK, MODE_NO_ACCEPT, MODE_NO_READ, MODE_NO_WRITE, MODE_NO_CLOSE };
+
+static const char *mode_names[] = {"ok", "no-accept", "no-read", "no-write", "no-close"};
+static const char *unix_path;
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+    if (unix_path)
+        unlink(unix_path);
+    _exit(0);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: upstream --mode MODE (--unix PATH | --tcp HOST:PORT) [--backlog N]\n"
+            "                [--content-length] [--body TEXT]\n"
+            "  MODE: ok | no-accept | no-read | no-write | no-close\n"
+            "  --backlog N        listen() backlog (the kernel caps it at net.core.somaxconn); default 4096\n"
+            "  --content-length   add a Content-Length header (the research sent none)\n"
+            "  --body TEXT        response body; default \"ok\\n\"\n");
+}
+
+static int parse_mode(const char *s)
+{
+    for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+        if (strcmp(s, mode_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int listen_unix(const char *path, int backlog)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        fprintf(stderr, "upstream: socket path longer than %zu bytes: %s\n", sizeof(addr.sun_path) - 1, path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) {
+        perror("upstream: socket");
+        return -1;
+    }
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        perror("upstream: bind");
+        return -1;
+    }
+    unix_path = path;
+    chmod(path, 0666);
+    if (listen(fd, backlog) < 0) {
+        perror("upstream: listen");
+        return -1;
+    }
+    return fd;
+}
+
+static int listen_tcp(const char *hostport, int backlog)
+{
+    char host[64];
+    const char *colon = strrchr(hostport, ':');
+    if (!colon || (size_t)(colon - hostport) >= sizeof(host)) {
+        fprintf(stderr, "upstream: --tcp wants HOST:PORT, got %s\n", hostport);
+        return -1;
+    }
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = '\0';
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+        fprintf(stderr, "upstream: not an IPv4 address: %s\n", host);
+        return -1;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+        perror("upstream: socket");
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, backlog) < 0) {
+        perror("upstream: bind/listen");
+        return -1;
+    }
+    return fd;
+}
+
+/* Read one HTTP request: the header block and, when announced, a Content-Length body. */
+static void read_request(int fd)
+{
+    char buf[65536];
+    size_t have = 0;
+    long body_left = -1;
+    for (;;) {
+        ssize_t n = read(fd, buf + have, sizeof(buf) - have - 1);
+        if (n <= 0)
+            return;
+        if (body_left >= 0) {
+            body_left -= n;
+            if (body_left <= 0)
+                return;
+            continue;
+        }
+        have += (size_t)n;
+        buf[have] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end) {
+            if (have >= sizeof(buf) - 1)
+                return;
+            continue;
+        }
+        long length = 0;
+        char *cl = strcasestr(buf, "\r\ncontent-length:");
+        if (cl && cl < end)
+            length = strtol(cl + 17, NULL, 10);
+        body_left = length - (long)(have - (size_t)(end + 4 - buf));
+        if (body_left <= 0)
+            return;
+        have = 0;
+    }
+}
+
+static void write_response(int fd, int content_length, const char *body)
+{
+    char head[256];
+    int n;
+    if (content_length)
+        n = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
+                     strlen(body));
+    else
+        n = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+    if (write(fd, head, (size_t)n) < 0 || write(fd, body, strlen(body)) < 0)
+        perror("upstream: write");
+}
+
+int main(int argc, char **argv)
+{
+    int mode = -1, backlog = 4096, content_length = 0;
+    const char *unix_arg = NULL, *tcp_arg = NULL, *body = "ok\n";
+    static const struct option opts[] = {
+        {"mode", required_argument, 0, 'm'},   {"unix", required_argument, 0, 'u'},
+        {"tcp", required_argument, 0, 't'},    {"backlog", required_argument, 0, 'b'},
+        {"content-length", no_argument, 0, 'c'}, {"body", required_argument, 0, 'B'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "m:u:t:b:cB:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': mode = parse_mode(optarg); break;
+        case 'u': unix_arg = optarg; break;
+        case 't': tcp_arg = optarg; break;
+        case 'b': backlog = atoi(optarg); break;
+        case 'c': content_length = 1; break;
+        case 'B': body = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (mode < 0 || (!unix_arg == !tcp_arg)) {
+        usage(stderr);
+        return 2;
+    }
+
+    /* no-read/no-write/no-close keep every accepted descriptor open. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int lfd = unix_arg ? listen_unix(unix_arg, backlog) : listen_tcp(tcp_arg, backlog);
+    if (lfd < 0)
+        return 1;
+    printf("ready %d\n", backlog);
+    fflush(stdout);
+
+    if (mode == MODE_NO_ACCEPT) {
+        sigset_t none;
+        sigemptyset(&none);
+        while (!stopping)
+            sigsuspend(&none);
+        return 0;
+    }
+    while (!stopping) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EMFILE || errno == ENFILE) {
+                /* Out of descriptors: stop accepting, as a full server would, without spinning. */
+                pause();
+                continue;
+            }
+            perror("upstream: accept");
+            continue;
+        }
+        if (mode == MODE_NO_READ)
+            continue;
+        read_request(fd);
+        if (mode == MODE_NO_WRITE)
+            continue;
+        write_response(fd, content_length, body);
+        if (mode == MODE_OK)
+            close(fd);
+    }
+    return 0;
+}

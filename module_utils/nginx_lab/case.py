@@ -13,7 +13,7 @@ import subprocess
 import time
 
 from . import KIT_VERSION, SCHEMA_VERSION, loadgen, netns, nginx_conf, stub_status
-from .guardian import Guardian
+from .guardian import CaseError, keep_only_fds, run_supervised
 from .procnet import children_of, read_file
 from .sampler import Sampler
 from .sockdiag import UnixListenerDiag
@@ -23,10 +23,6 @@ MODES = ("ok", "no-accept", "no-read", "no-write", "no-close")
 RUN_DIR = "/run/nginx-proxy-lab"
 INT_MAX = 2 ** 31 - 1
 SOMAXCONN = "/proc/sys/net/core/somaxconn"
-
-
-class CaseError(Exception):
-    """A refusal or failure with a message meant for the user."""
 
 
 def kernel_somaxconn_max(release):
@@ -122,7 +118,7 @@ def _wait_nginx(proc, port, path, workers, seconds):
     return "nginx did not answer on 127.0.0.1:%d%s within %ss (%s)" % (port, path, seconds, last)
 
 
-def _start_clients(p, t0, workdir, guardian):
+def _start_clients(p, t0, workdir, track):
     """Fork the load generator; it starts its clients when the returned pipe gets a byte."""
     go_r, go_w = os.pipe()
     out_path = os.path.join(workdir, "clients.json")
@@ -130,8 +126,8 @@ def _start_clients(p, t0, workdir, guardian):
     if pid == 0:
         code = 1
         try:
+            keep_only_fds(go_r)
             os.setsid()
-            os.close(go_w)
             os.read(go_r, 1)
             kwargs = dict(method=p["request_method"], path=p["request_path"], body_bytes=p["request_body_bytes"],
                           timeout=p["client_timeout"], t0=t0)
@@ -145,7 +141,7 @@ def _start_clients(p, t0, workdir, guardian):
             code = 0
         finally:
             os._exit(code)
-    guardian.track("pgids", pid)
+    track("pgids", pid)
     os.close(go_r)
     return pid, go_w, out_path
 
@@ -170,13 +166,22 @@ def _log_lines(path, limit=20000):
 def run(p):
     """Run the case described by params `p`; returns the result document.
 
-    Raises CaseError with a user-facing message on refusal or failure; in
-    every outcome the guardian has removed what the case created.
+    Raises CaseError with a user-facing message on refusal or failure. The
+    case runs in a supervised worker process (guardian.py): in every outcome,
+    what it created is gone when this returns.
     """
     errors = validate(p)
     if errors:
         raise CaseError("; ".join(errors))
+    doc, problems = run_supervised(lambda track: _run_case(p, track))
+    doc["meta"]["cleanup_problems"] = problems
+    if problems:
+        doc["meta"]["warnings"].append("clean-up: " + "; ".join(problems))
+    return doc
 
+
+def _run_case(p, track):
+    """The case itself, in the worker process; `track` tells the guardian what to remove afterwards."""
     warnings = []
     tag = "npl-" + binascii.hexlify(os.urandom(4)).decode()
     workdir = os.path.join(RUN_DIR, tag)
@@ -198,104 +203,83 @@ def run(p):
         warnings.append("isolation=host: nginx, the upstream and net.core.somaxconn=%s act on this host's own "
                         "network stack; use it only on a disposable VM" % p["somaxconn"])
 
-    guardian = Guardian()
-    previous_ns = None
-    procs = []
-    loadgen_pid = None
-    problems = []
-    try:
-        os.makedirs(RUN_DIR, exist_ok=True)
-        guardian.track("paths", workdir)
-        os.makedirs(workdir)
-        os.chmod(workdir, 0o755)
-        if p["isolation"] == "netns":
-            guardian.track("netns", tag)
-            netns.create(tag)
-            previous_ns = netns.enter(tag)
-        else:
-            guardian.track("sysctls", ["net.core.somaxconn", _read_somaxconn()])
-        _write_somaxconn(p["somaxconn"])
+    os.makedirs(RUN_DIR, exist_ok=True)
+    track("paths", workdir)
+    os.makedirs(workdir)
+    os.chmod(workdir, 0o755)
+    if p["isolation"] == "netns":
+        track("netns", tag)
+        netns.create(tag)
+        netns.enter(tag)
+    else:
+        track("sysctls", ["net.core.somaxconn", _read_somaxconn()])
+    _write_somaxconn(p["somaxconn"])
 
-        upstream_cmd = [p["upstream_binary"], "--mode", p["mode"], "--unix", socket_path,
-                        "--backlog", str(p["upstream_backlog"])]
-        if p["upstream_content_length"]:
-            upstream_cmd.append("--content-length")
-        upstream = subprocess.Popen(upstream_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    stdin=subprocess.DEVNULL, text=True, start_new_session=True)
-        procs.append(upstream)
-        guardian.track("pgids", upstream.pid)
-        ready = _wait_line(upstream, 5.0)
-        if not ready or not ready.startswith("ready"):
-            raise CaseError("the upstream did not start: %s" % (upstream.stderr.read() if upstream.poll() is not None
-                                                                 else "no ready line within 5 s"))
-        if p.get("somaxconn_after_listen") is not None:
-            _write_somaxconn(p["somaxconn_after_listen"])
-        meta["sysctls"] = {"net.core.somaxconn": _read_somaxconn()}
-        meta["somaxconn"] = meta["sysctls"]["net.core.somaxconn"]
+    upstream_cmd = [p["upstream_binary"], "--mode", p["mode"], "--unix", socket_path,
+                    "--backlog", str(p["upstream_backlog"])]
+    if p["upstream_content_length"]:
+        upstream_cmd.append("--content-length")
+    upstream = subprocess.Popen(upstream_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    track("pgids", upstream.pid)
+    ready = _wait_line(upstream, 5.0)
+    if not ready or not ready.startswith("ready"):
+        raise CaseError("the upstream did not start: %s" % (upstream.stderr.read() if upstream.poll() is not None
+                                                             else "no ready line within 5 s"))
+    if p.get("somaxconn_after_listen") is not None:
+        _write_somaxconn(p["somaxconn_after_listen"])
+    meta["sysctls"] = {"net.core.somaxconn": _read_somaxconn()}
+    meta["somaxconn"] = meta["sysctls"]["net.core.somaxconn"]
 
-        with open(conf_path, "w") as handle:
-            handle.write(nginx_conf.render(p, workdir, socket_path))
-        ok, output = nginx_conf.test_config(p["nginx_binary"], workdir, conf_path)
-        if not ok:
-            raise CaseError("nginx rejected the case's configuration: %s" % output)
-        nginx = subprocess.Popen([p["nginx_binary"], "-p", workdir, "-c", conf_path, "-e",
-                                  os.path.join(workdir, "error.log")],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                 text=True, start_new_session=True)
-        procs.append(nginx)
-        guardian.track("pgids", nginx.pid)
-        failure = _wait_nginx(nginx, p["nginx_port"], p["stub_status_path"], p["worker_processes"], 10.0)
-        if failure:
-            raise CaseError("%s; error log: %s" % (failure, " | ".join(_log_lines(os.path.join(workdir, "error.log"))[-5:])))
-        # Only the case's requests in the access log: drop the readiness probes (nginx appends, so truncating is safe).
-        open(os.path.join(workdir, "access.log"), "w").close()
+    with open(conf_path, "w") as handle:
+        handle.write(nginx_conf.render(p, workdir, socket_path))
+    ok, output = nginx_conf.test_config(p["nginx_binary"], workdir, conf_path)
+    if not ok:
+        raise CaseError("nginx rejected the case's configuration: %s" % output)
+    nginx = subprocess.Popen([p["nginx_binary"], "-p", workdir, "-c", conf_path, "-e",
+                              os.path.join(workdir, "error.log")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             text=True, start_new_session=True)
+    track("pgids", nginx.pid)
+    failure = _wait_nginx(nginx, p["nginx_port"], p["stub_status_path"], p["worker_processes"], 10.0)
+    if failure:
+        raise CaseError("%s; error log: %s" % (failure, " | ".join(_log_lines(os.path.join(workdir, "error.log"))[-5:])))
+    # Only the case's requests in the access log: drop the readiness probes (nginx appends, so truncating is safe).
+    open(os.path.join(workdir, "access.log"), "w").close()
 
-        t0 = time.monotonic()
-        meta["t0_wall"] = _now_iso()
-        loadgen_pid, go, clients_path = _start_clients(p, t0, workdir, guardian)
-        sampler = Sampler(t0, socket_path, nginx.pid, p["nginx_port"], p["stub_status_path"],
-                          p["unix_interval_ms"] / 1000.0, p["stub_interval_ms"] / 1000.0,
-                          diag_factory=UnixListenerDiag)
-        sampler.start()
-        time.sleep(p["settle_s"])
-        clients_start = time.monotonic() - t0
-        os.write(go, b"g")
-        os.close(go)
-        ended = _wait_child(loadgen_pid, p["deadline"])
-        clients_end = time.monotonic() - t0
-        if not ended:
-            warnings.append("case deadline of %ss passed with clients still running; they were stopped"
-                            % p["deadline"])
-            os.killpg(loadgen_pid, signal.SIGKILL)
-            os.waitpid(loadgen_pid, 0)
-        time.sleep(p["settle_s"])
-        sampler.stop()
-        records = []
-        if os.path.exists(clients_path):
-            with open(clients_path) as handle:
-                records = json.load(handle)
-        if len(records) != p["clients"]:
-            records = [{"id": i, "start": None, "first_byte": None, "end": None, "status": None,
-                        "error": "case-deadline", "bytes": 0, "complete": False} for i in range(p["clients"])]
-        logs = {"error": _log_lines(os.path.join(workdir, "error.log")),
-                "access": _log_lines(os.path.join(workdir, "access.log"))}
-        samples = sampler.data()
-        meta["sampler"] = {"unix_interval_s": p["unix_interval_ms"] / 1000.0,
-                           "stub_interval_s": p["stub_interval_ms"] / 1000.0,
-                           "cpu_seconds": {k: round(v, 4) for k, v in sampler.cpu_seconds.items()},
-                           "errors": sampler.errors}
-        meta["clients_window"] = [round(clients_start, 6), round(clients_end, 6)]
-    finally:
-        if previous_ns is not None:
-            netns.leave(previous_ns)
-        problems = guardian.finish()
-        for proc in procs:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-    if problems:
-        warnings.append("clean-up: " + "; ".join(problems))
+    t0 = time.monotonic()
+    meta["t0_wall"] = _now_iso()
+    loadgen_pid, go, clients_path = _start_clients(p, t0, workdir, track)
+    sampler = Sampler(t0, socket_path, nginx.pid, p["nginx_port"], p["stub_status_path"],
+                      p["unix_interval_ms"] / 1000.0, p["stub_interval_ms"] / 1000.0,
+                      diag_factory=UnixListenerDiag)
+    sampler.start()
+    time.sleep(p["settle_s"])
+    clients_start = time.monotonic() - t0
+    os.write(go, b"g")
+    os.close(go)
+    ended = _wait_child(loadgen_pid, p["deadline"])
+    clients_end = time.monotonic() - t0
+    if not ended:
+        warnings.append("case deadline of %ss passed with clients still running; they were stopped"
+                        % p["deadline"])
+        os.killpg(loadgen_pid, signal.SIGKILL)
+        os.waitpid(loadgen_pid, 0)
+    time.sleep(p["settle_s"])
+    sampler.stop()
+    records = []
+    if os.path.exists(clients_path):
+        with open(clients_path) as handle:
+            records = json.load(handle)
+    if len(records) != p["clients"]:
+        records = [{"id": i, "start": None, "first_byte": None, "end": None, "status": None,
+                    "error": "case-deadline", "bytes": 0, "complete": False} for i in range(p["clients"])]
+    samples = sampler.data()
+    meta["sampler"] = {"unix_interval_s": p["unix_interval_ms"] / 1000.0,
+                       "stub_interval_s": p["stub_interval_ms"] / 1000.0,
+                       "cpu_seconds": {k: round(v, 4) for k, v in sampler.cpu_seconds.items()},
+                       "errors": sampler.errors}
+    meta["clients_window"] = [round(clients_start, 6), round(clients_end, 6)]
     meta["ended_at"] = _now_iso()
     meta["warnings"] = warnings
     return {
@@ -303,6 +287,7 @@ def run(p):
         "meta": meta,
         "samples": samples,
         "clients": records,
-        "logs": logs,
+        "logs": {"error": _log_lines(os.path.join(workdir, "error.log")),
+                 "access": _log_lines(os.path.join(workdir, "access.log"))},
         "summary": summarize(samples, records, meta["clients_window"]),
     }

@@ -1,21 +1,32 @@
-"""A watchdog process that removes everything a case created, whatever happens to the case.
+"""Run a case's work in a supervised process tree that is always cleaned up.
 
-The module forks the guardian before it changes anything and tells it, over a
-pipe, about each thing it creates (process groups, a network namespace, files,
-a changed sysctl). When the pipe closes, because the module finished, raised,
-got SIGINT or was SIGKILLed, the guardian undoes all of it. It runs in its own
-session and ignores SIGINT/SIGTERM/SIGHUP so a Ctrl-C or a group kill aimed at
-the run does not stop the clean-up.
+    module process M ──fork──► guardian G (own session, child subreaper, ignores SIGINT/TERM/HUP)
+                                  └─fork──► worker W: does the case, tells G about everything it
+                                            creates (process groups, namespace, files, sysctls)
+
+W sends its result straight to M. G undoes everything W created as soon as W
+ends (normally or not), or kills W first if M goes away (M finished, raised,
+got Ctrl-C, or was SIGKILLed). G is the subreaper of W's tree, so the nginx
+and upstream processes that outlive W are reaped by G, not left as orphans.
 """
 
+import ctypes
 import json
 import os
+import select
 import shutil
 import signal
 import time
+import traceback
 
 from . import netns
 from .procnet import process_table, read_file
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+class CaseError(Exception):
+    """A refusal or failure with a message meant for the user."""
 
 
 def _alive(pid):
@@ -30,6 +41,7 @@ def _group_members(pgid):
 def _wait_gone(pids_fn, seconds):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        _reap()
         if not pids_fn():
             return True
         time.sleep(0.02)
@@ -44,30 +56,63 @@ def _signal(pids, sig):
             pass
 
 
-def clean(state, exclude=()):
-    """Undo `state` (the guardian's record). Returns a list of what could not be undone."""
+def _reap():
+    """Collect every exited child (as subreaper, orphans of the worker are ours)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _reap_all(seconds):
+    """Wait until every child (the worker and the orphans we adopted) has been collected."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.02)
+
+
+def new_state():
+    return {"pgids": [], "pids": [], "netns": [], "paths": [], "sysctls": {}}
+
+
+def record(state, kind, value):
+    if kind == "sysctls":
+        state["sysctls"].setdefault(value[0], value[1])  # only the first value seen is the original
+    elif value not in state[kind]:
+        state[kind].append(value)
+
+
+def clean(state):
+    """Undo `state`. Returns a list of what could not be undone."""
     problems = []
-    exclude = set(exclude)
-    # Process groups: polite first (nginx and the upstream exit on SIGTERM), then SIGKILL.
-    groups = [g for g in state["pgids"]]
-    for pgid in groups:
-        _signal([p for p in _group_members(pgid) if p not in exclude], signal.SIGTERM)
-    if not _wait_gone(lambda: [p for g in groups for p in _group_members(g) if p not in exclude], 3.0):
-        for pgid in groups:
-            _signal([p for p in _group_members(pgid) if p not in exclude], signal.SIGKILL)
-        _wait_gone(lambda: [p for g in groups for p in _group_members(g) if p not in exclude], 3.0)
-    _signal([p for p in state["pids"] if p not in exclude and _alive(p)], signal.SIGKILL)
-    # Anything else still inside the case's namespace (clients, strays) goes too.
+    groups = list(state["pgids"])
+    members = lambda: [p for g in groups for p in _group_members(g)]
+    # Polite first (nginx and the upstream exit on SIGTERM), then SIGKILL.
+    _signal(members(), signal.SIGTERM)
+    if not _wait_gone(members, 3.0):
+        _signal(members(), signal.SIGKILL)
+        if not _wait_gone(members, 3.0):
+            problems.append("processes that would not die: %s" % members())
+    _signal([p for p in state["pids"] if _alive(p)], signal.SIGKILL)
     for name in state["netns"]:
+        if not netns.exists(name):
+            continue
+        ino = netns.inode(name)
+        inside = lambda: [p for p in netns.members(ino) if _alive(p)]
+        _signal(inside(), signal.SIGKILL)  # clients, strays: nothing may stay in the case's namespace
+        if not _wait_gone(inside, 3.0):
+            problems.append("processes still in namespace %s: %s" % (name, inside()))
+        netns.delete(name)
         if netns.exists(name):
-            ino = netns.inode(name)
-            members = lambda: [p for p in netns.members(ino) if p not in exclude and _alive(p)]
-            _signal(members(), signal.SIGKILL)
-            if not _wait_gone(members, 3.0):
-                problems.append("processes still in namespace %s: %s" % (name, members()))
-            netns.delete(name)
-            if netns.exists(name):
-                problems.append("namespace %s could not be deleted" % name)
+            problems.append("namespace %s could not be deleted" % name)
     for key, value in state["sysctls"].items():
         try:
             with open("/proc/sys/" + key.replace(".", "/"), "w") as handle:
@@ -87,69 +132,134 @@ def clean(state, exclude=()):
     return problems
 
 
-def _run(read_fd, parent, report_fd):
+def keep_only_fds(*keep):
+    """Close every descriptor above 2 but `keep` (in a freshly forked child)."""
+    for fd in os.listdir("/proc/self/fd"):
+        fd = int(fd)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class Tracker(object):
+    """The worker's line to the guardian: call it for everything you create, before you create it."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self._pipe = os.fdopen(fd, "w", buffering=1)
+
+    def __call__(self, kind, value):
+        self._pipe.write(json.dumps({"kind": kind, "value": value}) + "\n")
+        self._pipe.flush()
+
+
+def _worker(work, track_w, result_w):
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        payload = {"ok": work(Tracker(track_w))}
+    except CaseError as exc:
+        payload = {"error": str(exc)}
+    except BaseException:  # anything else is a bug of the kit: say where
+        payload = {"error": "internal error in the case runner:\n" + traceback.format_exc()}
+    with os.fdopen(result_w, "w") as out:
+        json.dump(payload, out)
+
+
+def _guardian(work, alive_r, result_w, report_w):
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
-    state = {"pgids": [], "pids": [], "netns": [], "paths": [], "sysctls": {}}
-    with os.fdopen(read_fd, "r") as pipe:
-        for line in pipe:
-            item = json.loads(line)
-            kind, value = item["kind"], item["value"]
-            if kind == "sysctl":
-                # Only the first value seen is the original.
-                state["sysctls"].setdefault(value[0], value[1])
-            elif value not in state[kind]:
-                state[kind].append(value)
-    problems = clean(state, exclude=(parent,))
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    track_r, track_w = os.pipe()
+    worker = os.fork()
+    if worker == 0:
+        code = 1
+        try:
+            os.close(track_r)
+            os.close(alive_r)
+            os.close(report_w)
+            _worker(work, track_w, result_w)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(track_w)
+    os.close(result_w)
+    state = new_state()
+    buffered = b""
+    watching = [alive_r, track_r]
+    worker_done = False
+    # Until the worker has exited: record what it tracks; if the module goes away first, kill the worker.
+    while not worker_done:
+        readable, _, _ = select.select(watching, [], [], 0.05)
+        if alive_r in readable and not os.read(alive_r, 1):
+            watching.remove(alive_r)
+            _signal([worker], signal.SIGKILL)
+        if track_r in readable:
+            data = os.read(track_r, 65536)
+            if not data:
+                watching.remove(track_r)
+            buffered += data
+            *lines, buffered = buffered.split(b"\n")
+            for line in lines:
+                try:
+                    item = json.loads(line)
+                    record(state, item["kind"], item["value"])
+                except (ValueError, KeyError, TypeError):
+                    pass
+        if track_r not in watching:
+            worker_done = os.waitpid(worker, os.WNOHANG)[0] == worker
+    problems = clean(state)
+    _reap_all(5.0)
     try:
-        os.write(report_fd, json.dumps(problems).encode() + b"\n")
+        os.write(report_w, json.dumps(problems).encode() + b"\n")
     except OSError:
         pass
 
 
-class Guardian(object):
-    """Fork the watchdog; track() what you create; finish() to undo it all and learn what failed."""
+def run_supervised(work):
+    """Run work(track) in a supervised worker process; returns (its return value, clean-up problems).
 
-    def __init__(self):
-        read_fd, self._write_fd = os.pipe()
-        report_r, report_w = os.pipe()
-        parent = os.getpid()
-        self.pid = os.fork()
-        if self.pid == 0:
-            try:
-                os.setsid()
-                os.close(self._write_fd)
-                os.close(report_r)
-                devnull = os.open(os.devnull, os.O_RDWR)
-                for fd in (0, 1, 2):
-                    os.dup2(devnull, fd)
-                self._keep_only(read_fd, report_w)
-                _run(read_fd, parent, report_w)
-            finally:
-                os._exit(0)
-        os.close(read_fd)
-        os.close(report_w)
-        self._report_r = report_r
-        self._pipe = os.fdopen(self._write_fd, "w", buffering=1)
-
-    @staticmethod
-    def _keep_only(*keep):
-        for fd in os.listdir("/proc/self/fd"):
-            fd = int(fd)
-            if fd > 2 and fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-
-    def track(self, kind, value):
-        self._pipe.write(json.dumps({"kind": kind, "value": value}) + "\n")
-        self._pipe.flush()
-
-    def finish(self):
-        """Close the pipe, wait for the clean-up; returns the list of problems it met."""
-        self._pipe.close()
-        with os.fdopen(self._report_r, "r") as report:
+    `work` must return something JSON can carry; a CaseError it raises is raised here with its message.
+    """
+    # Ansible may start modules with stdin closed; a pipe must never land on 0-2, which the guardian reuses.
+    while True:
+        fd = os.open(os.devnull, os.O_RDWR)
+        if fd > 2:
+            os.close(fd)
+            break
+    alive_r, alive_w = os.pipe()
+    result_r, result_w = os.pipe()
+    report_r, report_w = os.pipe()
+    guardian = os.fork()
+    if guardian == 0:
+        try:
+            os.setsid()
+            os.close(alive_w)
+            os.close(result_r)
+            os.close(report_r)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            keep_only_fds(alive_r, result_w, report_w)
+            _guardian(work, alive_r, result_w, report_w)
+        finally:
+            os._exit(0)
+    os.close(alive_r)
+    os.close(result_w)
+    os.close(report_w)
+    payload = problems = None
+    try:
+        with os.fdopen(result_r, "r") as result:
+            text = result.read()
+        payload = json.loads(text) if text else {"error": "the case's worker ended without a result"}
+    finally:
+        os.close(alive_w)  # tells the guardian to stop the worker, if it still runs
+        with os.fdopen(report_r, "r") as report:
             line = report.readline()
-        os.waitpid(self.pid, 0)
-        return json.loads(line) if line else ["the guardian ended without a report"]
+        os.waitpid(guardian, 0)
+        problems = json.loads(line) if line else ["the guardian ended without a report"]
+    if "error" in payload:
+        raise CaseError(payload["error"] + ("" if not problems else " (clean-up: %s)" % "; ".join(problems)))
+    return payload["ok"], problems

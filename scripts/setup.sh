@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up this machine for the kit: Debian packages, the virtualenv (.venv) with pinned Python
+# packages, and the Ansible collections. Safe to run again; it redoes only what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev make nginx curl strace iproute2 procps goaccess)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: needs root to install Debian packages and create network namespaces: run it with sudo" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "setup: this machine has no apt-get; install ${APT_PACKAGES[*]} by hand, then run again" >&2
+  exit 1
+fi
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  # The distribution's nginx must not start on install: the lab runs its own instances.
+  policy=/usr/sbin/policy-rc.d
+  [ -e "$policy" ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; trap 'rm -f "$policy"' EXIT; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: building .venv from requirements.txt"
+  /usr/bin/python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  echo "$want" > "$stamp"
+fi
+
+.venv/bin/ansible-galaxy collection install -r requirements.yml >/dev/null
+echo "setup: ready ($(.venv/bin/ansible --version | head -1), $(nginx -v 2>&1))"

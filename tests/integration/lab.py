@@ -1,0 +1,135 @@
+"""Helpers for the integration tests: run the kit for real and look for anything it left behind."""
+
+import json
+import os
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+RUN_DIR = "/run/nginx-proxy-lab"
+LAB_EXES = ("/usr/sbin/nginx", "/opt/nginx-proxy-lab/bin/upstream")
+
+
+def env():
+    e = dict(os.environ)
+    e["PATH"] = VENV_BIN + os.pathsep + e.get("PATH", "")
+    e["ANSIBLE_FORCE_COLOR"] = "0"
+    e["ANSIBLE_NOCOLOR"] = "1"
+    return e
+
+
+def run_module(args, check=False, timeout=300):
+    """Run nginx_proxy_case through `ansible localhost -m`; returns the module's result dict."""
+    e = env()
+    e["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
+    e["ANSIBLE_STDOUT_CALLBACK"] = "json"
+    cmd = [os.path.join(VENV_BIN, "ansible"), "localhost", "-m", "nginx_proxy_case", "-a", json.dumps(args)]
+    if check:
+        cmd.append("--check")
+    out = subprocess.run(cmd, cwd=ROOT, env=e, capture_output=True, text=True, timeout=timeout)
+    doc = json.loads(out.stdout)
+    return doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def playbook(*args, timeout=900, **kwargs):
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "run_cases.yml"] + list(args)
+    return subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def somaxconn():
+    with open("/proc/sys/net/core/somaxconn") as handle:
+        return int(handle.read())
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _exe(pid):
+    try:
+        return os.readlink("/proc/%s/exe" % pid)
+    except OSError:
+        return ""
+
+
+def _zombie(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as handle:
+            return handle.read().rpartition(")")[2].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def lab_processes():
+    """Live nginx/upstream processes, and any module or guardian process of the kit."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid() or _zombie(pid):
+            continue
+        if _exe(pid) in LAB_EXES or "AnsiballZ_nginx_proxy_case" in _cmdline(pid):
+            found.append((int(pid), _cmdline(pid)[:120]))
+    return found
+
+
+def lab_namespaces():
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.startswith("npl-")]
+
+
+def run_dir_entries():
+    return sorted(os.listdir(RUN_DIR)) if os.path.isdir(RUN_DIR) else []
+
+
+def leftovers(expected_somaxconn):
+    found = {}
+    if lab_processes():
+        found["processes"] = lab_processes()
+    if lab_namespaces():
+        found["namespaces"] = lab_namespaces()
+    if run_dir_entries():
+        found["run_dir"] = run_dir_entries()
+    if somaxconn() != expected_somaxconn:
+        found["somaxconn"] = somaxconn()
+    return found
+
+
+def wait_for_leftovers_to_go(expected_somaxconn, seconds=20):
+    """What is still left after `seconds` (an empty dict when the clean-up finished)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not leftovers(expected_somaxconn):
+            return {}
+        time.sleep(0.2)
+    return leftovers(expected_somaxconn)
+
+
+def _ppid(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as handle:
+            return int(handle.read().rpartition(")")[2].split()[1])
+    except OSError:
+        return None
+
+
+def module_process():
+    """PID of the running nginx_proxy_case module: the AnsiballZ Python process whose parent is not one
+    (its guardian and load generator are forks of it, with the same command line)."""
+    pythons = [int(pid) for pid in os.listdir("/proc") if pid.isdigit()
+               and "AnsiballZ_nginx_proxy_case" in _cmdline(pid) and "python" in _cmdline(pid).split(" ")[0]]
+    roots = [pid for pid in pythons if _ppid(pid) not in pythons]
+    return roots[0] if len(roots) == 1 else None
+
+
+def wait_for(predicate, seconds=60, step=0.1):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return None

@@ -1,0 +1,104 @@
+"""Whatever ends a case, nothing is left behind: no process, namespace, socket file or changed sysctl."""
+
+import os
+import signal
+import subprocess
+import json
+import time
+
+from . import lab
+
+SLOW_CASE = {"case": "cleanup", "mode": "no-accept", "clients": 50, "proxy_timeout": 30, "deadline": 60}
+
+
+def start_module(args):
+    e = lab.env()
+    cmd = [os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "nginx_proxy_case", "-a", json.dumps(args)]
+    return subprocess.Popen(cmd, cwd=lab.ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_until_running():
+    """Wait until the case has nginx and the upstream up; return the module's PID."""
+    assert lab.wait_for(lambda: len([p for p, c in lab.lab_processes() if "nginx" in c or "upstream" in c]) >= 3, 30)
+    time.sleep(1.0)
+    pid = lab.module_process()
+    assert pid, "the module process was not found"
+    return pid
+
+
+def test_success_leaves_nothing(host_somaxconn):
+    result = lab.run_module({"case": "ok", "mode": "ok", "clients": 10})
+    assert result.get("failed") is not True, result.get("msg")
+    assert lab.leftovers(host_somaxconn) == {}
+
+
+def test_sigkill_of_the_module_leaves_nothing(host_somaxconn):
+    proc = start_module(SLOW_CASE)
+    try:
+        module = wait_until_running()
+        assert lab.lab_namespaces(), "the case's namespace should exist while it runs"
+        os.kill(module, signal.SIGKILL)
+        assert lab.wait_for_leftovers_to_go(host_somaxconn, seconds=20) == {}
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_sigint_of_ansible_playbook_leaves_nothing(host_somaxconn):
+    e = lab.env()
+    proc = subprocess.Popen(
+        [os.path.join(lab.VENV_BIN, "ansible-playbook"), "playbooks/cases.yml", "-e",
+         '{"npl_cases": ["case2-no-accept"], "npl_case_overrides": {"proxy_timeout": 30, "deadline": 60}}',
+         "-e", "npl_results_dir=/tmp/npl-sigint-results"],
+        cwd=lab.ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_until_running()
+        # What Ctrl-C in a terminal does: SIGINT to the whole foreground process group.
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(30)
+        assert lab.wait_for_leftovers_to_go(host_somaxconn, seconds=20) == {}
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        subprocess.run(["rm", "-rf", "/tmp/npl-sigint-results"])
+
+
+def test_failure_inside_the_case_leaves_nothing(host_somaxconn):
+    # nginx rejects this size after the namespace and the upstream exist.
+    result = lab.run_module({"case": "bad-conf", "mode": "ok", "clients": 1, "client_max_body_size": "lots"})
+    assert result.get("failed") is True
+    assert "nginx rejected the case's configuration" in result["msg"]
+    assert lab.leftovers(host_somaxconn) == {}
+
+
+def test_case_deadline_stops_clients_and_leaves_nothing(host_somaxconn):
+    result = lab.run_module({"case": "deadline", "mode": "no-accept", "clients": 5, "proxy_timeout": 30,
+                             "deadline": 2, "client_timeout": 30})
+    assert result.get("failed") is not True, result.get("msg")
+    doc = result["case_result"]
+    assert doc["summary"]["clients"]["status_counts"] == {"case-deadline": 5}
+    assert any("deadline" in w for w in doc["meta"]["warnings"])
+    assert lab.leftovers(host_somaxconn) == {}
+
+
+def test_host_isolation_restores_somaxconn_even_after_sigkill(host_somaxconn):
+    args = dict(SLOW_CASE, isolation="host", nginx_port=18080, somaxconn=64)
+    proc = start_module(args)
+    try:
+        module = wait_until_running()
+        assert lab.somaxconn() == 64
+        os.kill(module, signal.SIGKILL)
+        assert lab.wait_for_leftovers_to_go(host_somaxconn, seconds=20) == {}
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_host_isolation_warns_loudly(host_somaxconn):
+    result = lab.run_module({"case": "host", "mode": "ok", "clients": 3, "isolation": "host", "nginx_port": 18081,
+                             "somaxconn": 128})
+    assert result.get("failed") is not True, result.get("msg")
+    assert any("isolation=host" in w and "disposable VM" in w for w in result.get("warnings", []))
+    assert result["case_result"]["meta"]["somaxconn"] == 128
+    assert lab.leftovers(host_somaxconn) == {}

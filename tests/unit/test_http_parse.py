@@ -1,0 +1,37 @@
+from nginx_lab.loadgen import build_request, parse_response
+
+from .helpers import data
+
+
+def outcome(raw):
+    return parse_response(raw[:8192], len(raw), raw[-16:])
+
+
+def test_nginx_504():
+    assert outcome(data("http_504.bin", "rb")) == (504, True)
+
+
+def test_close_delimited_200_from_the_ok_upstream():
+    # nginx relays the upstream's HTTP/1.0 answer (no Content-Length) as a chunked HTTP/1.1 response.
+    assert outcome(data("http_200_close_delimited.bin", "rb")) == (200, True)
+
+
+def test_chunked_200_cut_short_by_nginx_is_incomplete():
+    # Case 5: the upstream never closes, nginx gives up after proxy_read_timeout without the last chunk.
+    assert outcome(data("http_200_truncated_chunked.bin", "rb")) == (200, False)
+
+
+def test_content_length_body_short_is_incomplete():
+    raw = b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nshort"
+    assert outcome(raw) == (200, False)
+
+
+def test_garbage_has_no_status():
+    assert outcome(b"hello") == (None, False)
+
+
+def test_build_post_request_announces_its_body():
+    request = build_request("POST", "/", 1048576)
+    assert request.startswith(b"POST / HTTP/1.1\r\n")
+    assert b"Content-Length: 1048576\r\n" in request
+    assert request.endswith(b"\r\n\r\n")

@@ -1,0 +1,42 @@
+import os
+import shutil
+import subprocess
+
+from nginx_lab import nginx_conf
+
+BASE = dict(worker_processes=1, worker_connections=256, error_log_level="info", keepalive_timeout=10,
+            proxy_buffering=False, nginx_default_timeouts=False, proxy_timeout=5, proxy_locations=1,
+            stub_status_path="/stats", nginx_port=80)
+
+
+def test_render_has_the_research_setup():
+    conf = nginx_conf.render(BASE, "/p", "/p/u.sock")
+    for line in ("worker_processes 1;", "worker_connections 256;", "keepalive_timeout 10;", "proxy_buffering off;",
+                 "server unix:/p/u.sock;", "stub_status;", "proxy_read_timeout 5000ms;", "daemon off;"):
+        assert line in conf
+
+
+def test_default_timeouts_switch_leaves_nginx_defaults():
+    conf = nginx_conf.render(dict(BASE, nginx_default_timeouts=True), "/p", "/p/u.sock")
+    assert "proxy_read_timeout" not in conf and "proxy_connect_timeout" not in conf
+
+
+def test_proxy_locations_adds_proxy_pass_blocks():
+    conf = nginx_conf.render(dict(BASE, proxy_locations=3), "/p", "/p/u.sock")
+    assert conf.count("proxy_pass http://lab_upstream;") == 3
+
+
+def test_real_nginx_accepts_the_rendered_config(tmp_path):
+    prefix = str(tmp_path)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as handle:
+        handle.write(nginx_conf.render(dict(BASE, proxy_locations=2, client_max_body_size="2m",
+                                            worker_rlimit_nofile=4096), prefix, prefix + "/u.sock"))
+    ok, output = nginx_conf.test_config(shutil.which("nginx"), prefix, conf)
+    assert ok, output
+
+
+def test_nginx_version_is_read_from_the_binary():
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    version = nginx_conf.version(nginx)
+    assert version == subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip().split("/")[1]

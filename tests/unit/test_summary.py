@@ -1,0 +1,42 @@
+import json
+
+from nginx_lab.summary import clients, summarize, unix_states
+
+from .helpers import data
+
+
+def result(name):
+    return json.loads(data(name))
+
+
+def test_summary_of_a_real_case2_result_is_reproduced_from_its_samples():
+    doc = result("result_case2_no_accept.json")
+    assert summarize(doc["samples"], doc["clients"], doc["meta"]["clients_window"]) == doc["summary"]
+
+
+def test_state_shares_count_only_the_clients_window():
+    unix = {"t": [0.0, 1.0, 2.0], "total": [1, 3, 1],
+            "states": {"00": [0, 0, 0], "01": [1, 1, 1], "02": [0, 2, 0], "03": [0, 0, 0], "04": [0, 0, 0]}}
+    pct, peak = unix_states(unix, [0.5, 1.5])
+    assert pct["02"] == 66.67 and pct["01"] == 33.33
+    assert peak["02"] == 2
+    pct_all, _ = unix_states(unix)
+    assert pct_all["01"] == 60.0
+
+
+def test_client_outcomes_key_by_status_or_error():
+    records = [
+        {"start": 0.0, "first_byte": 0.1, "end": 5.0, "status": 504, "error": None, "complete": True},
+        {"start": 0.0, "first_byte": None, "end": 2.0, "status": None, "error": "ECONNREFUSED", "complete": False},
+        {"start": 0.0, "first_byte": 0.1, "end": 5.0, "status": 200, "error": None, "complete": False},
+    ]
+    out = clients(records)
+    assert out["status_counts"] == {"200": 1, "504": 1, "ECONNREFUSED": 1}
+    assert out["incomplete"] == 1
+    assert out["latency_s"] == {"min": 2.0, "median": 5.0, "max": 5.0}
+
+
+def test_case5_result_counts_truncated_200s():
+    doc = result("result_case5_no_close.json")
+    assert doc["summary"]["clients"]["status_counts"] == {"200": 100}
+    assert doc["summary"]["clients"]["incomplete"] == 100

@@ -1,27 +1,21 @@
-# The kit's commands. Root is needed for all but `lint` (packages, namespaces, sysctl).
-VENV := .venv
-ANSIBLE_PLAYBOOK := $(VENV)/bin/ansible-playbook
-PYTEST := $(VENV)/bin/pytest
-
+# Shortcuts for the scripts in scripts/. Root is needed (packages, namespaces, sysctl).
 .PHONY: setup reproduce test unit bench clean
 
 setup:
 	./scripts/setup.sh
 
-# Provision this machine and run every case; results land in results/<run-id>/.
-reproduce: setup
-	$(ANSIBLE_PLAYBOOK) run_cases.yml
+reproduce:
+	./scripts/reproduce
 
-# Unit and integration tests (integration runs the real nginx on this machine).
-test: setup
-	$(PYTEST) tests
+test:
+	./scripts/test
 
-unit: setup
-	$(PYTEST) tests/unit
+unit:
+	./scripts/test tests/unit
 
-# Speed and memory figures of the sampler and the load generator.
+# Speed and memory figures of the sampler and the load generator (BENCH_ARGS=--quick for a short run).
 bench: setup
-	$(VENV)/bin/python bench/bench.py
+	.venv/bin/python bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf results

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+import traceback
 
 from . import KIT_VERSION, SCHEMA_VERSION, loadgen, netns, nginx_conf, stub_status
 from .guardian import CaseError, keep_only_fds, run_supervised
@@ -132,13 +133,18 @@ def _start_clients(p, t0, workdir, track):
             kwargs = dict(method=p["request_method"], path=p["request_path"], body_bytes=p["request_body_bytes"],
                           timeout=p["client_timeout"], t0=t0)
             if p["client_mode"] == "curl":
-                records = loadgen.run_curl("127.0.0.1", p["nginx_port"], p["clients"], workdir=workdir, **kwargs)
+                records, stats = loadgen.run_curl("127.0.0.1", p["nginx_port"], p["clients"], workdir=workdir,
+                                                  **kwargs)
             else:
-                records = loadgen.run_python("127.0.0.1", p["nginx_port"], p["clients"], **kwargs)
-            with open(out_path + ".tmp", "w") as handle:
-                json.dump(records, handle)
-            os.rename(out_path + ".tmp", out_path)
+                records, stats = loadgen.run_python("127.0.0.1", p["nginx_port"], p["clients"], **kwargs)
+            out = {"records": records, "stats": stats}
             code = 0
+        except BaseException:
+            out = {"error": traceback.format_exc()}
+        try:
+            with open(out_path + ".tmp", "w") as handle:
+                json.dump(out, handle)
+            os.rename(out_path + ".tmp", out_path)
         finally:
             os._exit(code)
     track("pgids", pid)
@@ -267,10 +273,13 @@ def _run_case(p, track):
         os.waitpid(loadgen_pid, 0)
     time.sleep(p["settle_s"])
     sampler.stop()
-    records = []
+    records, meta["loadgen"] = [], None
     if os.path.exists(clients_path):
         with open(clients_path) as handle:
-            records = json.load(handle)
+            out = json.load(handle)
+        if "error" in out:
+            raise CaseError("the load generator failed:\n" + out["error"])
+        records, meta["loadgen"] = out["records"], out["stats"]
     if len(records) != p["clients"]:
         records = [{"id": i, "start": None, "first_byte": None, "end": None, "status": None,
                     "error": "case-deadline", "bytes": 0, "complete": False} for i in range(p["clients"])]

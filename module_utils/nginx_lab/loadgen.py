@@ -10,17 +10,22 @@ import errno
 import os
 import resource
 import subprocess
+import threading
 import time
+
+from .procnet import parse_status, read_file
 
 KEEP_HEAD = 8192
 
 
 def raise_nofile(wanted):
-    """Raise RLIMIT_NOFILE to at least `wanted` (root may raise the hard limit)."""
+    """Raise the soft RLIMIT_NOFILE to `wanted`; refuse, naming the fix, when the hard limit is lower."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft >= wanted:
         return soft
-    hard = max(hard, wanted)
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        raise RuntimeError("the clients need %d open files but the hard limit here is %d: raise it (ulimit -Hn, "
+                           "LimitNOFILE=) or run fewer clients" % (wanted, hard))
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     return wanted
 
@@ -65,7 +70,22 @@ def error_name(exc):
     return type(exc).__name__
 
 
-async def _client(index, host, port, request, body, timeout, t0, gate):
+class Meter(object):
+    """Connections open at once, and the most seen."""
+
+    def __init__(self):
+        self.open = 0
+        self.peak = 0
+
+    def up(self):
+        self.open += 1
+        self.peak = max(self.peak, self.open)
+
+    def down(self):
+        self.open -= 1
+
+
+async def _client(index, host, port, request, body, timeout, t0, gate, meter):
     record = {"id": index, "start": None, "first_byte": None, "end": None, "status": None, "error": None,
               "bytes": 0, "complete": False}
     head, tail = bytearray(), b""
@@ -73,6 +93,7 @@ async def _client(index, host, port, request, body, timeout, t0, gate):
     async def exchange():
         nonlocal tail
         reader, writer = await asyncio.open_connection(host, port)
+        meter.up()
         try:
             writer.write(request)
             if body:
@@ -89,6 +110,7 @@ async def _client(index, host, port, request, body, timeout, t0, gate):
                     head.extend(chunk[: KEEP_HEAD - len(head)])
                 tail = (tail + chunk)[-16:]
         finally:
+            meter.down()
             writer.close()
 
     await gate.wait()
@@ -106,35 +128,51 @@ async def _client(index, host, port, request, body, timeout, t0, gate):
     return record
 
 
-async def _run_python(host, port, clients, request, body, timeout, t0):
+async def _run_python(host, port, clients, request, body, timeout, t0, meter):
     # Every client waits at the gate, so all of them start together.
     gate = asyncio.Event()
-    tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate)) for i in range(clients)]
+    tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate, meter))
+             for i in range(clients)]
     await asyncio.sleep(0)
     gate.set()
     return await asyncio.gather(*tasks)
 
 
+def _usage(started, extra):
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    stats = {"wall_s": round(time.monotonic() - started, 3), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+             "peak_rss_kb": usage.ru_maxrss}
+    stats.update(extra)
+    return stats
+
+
 def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None):
-    """Run `clients` concurrent asyncio clients; returns their records, in client order."""
-    t0 = time.monotonic() if t0 is None else t0
-    raise_nofile(clients * 2 + 256)
+    """Run `clients` concurrent asyncio clients; returns (their records in client order, load generator stats)."""
+    started = time.monotonic()
+    t0 = started if t0 is None else t0
+    raise_nofile(clients + 256)
     body = os.urandom(body_bytes) if body_bytes else b""
     request = build_request(method, path, body_bytes)
+    meter = Meter()
     loop = asyncio.new_event_loop()
     try:
-        return loop.run_until_complete(_run_python(host, port, clients, request, body, timeout, t0))
+        records = loop.run_until_complete(_run_python(host, port, clients, request, body, timeout, t0, meter))
     finally:
         loop.close()
+    return records, _usage(started, {"mode": "python", "open_peak": meter.peak})
 
 
 CURL_FORMAT = "%{http_code} %{time_starttransfer} %{time_total} %{size_download}"
 
 
 def run_curl(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None, workdir="/tmp"):
-    """Run `clients` concurrent curl processes, as the research's shell loop did."""
-    t0 = time.monotonic() if t0 is None else t0
-    raise_nofile(clients * 4 + 256)
+    """Run `clients` concurrent curl processes, as the research's shell loop did.
+
+    Returns (records, stats); stats hold the peak of the summed RSS of the running curls.
+    """
+    started = time.monotonic()
+    t0 = started if t0 is None else t0
+    raise_nofile(clients + 256)
     args = ["curl", "-s", "-o", "/dev/null", "-w", CURL_FORMAT, "--max-time", "%.3f" % timeout, "-X", method]
     if body_bytes:
         payload = os.path.join(workdir, "payload.dat")
@@ -144,6 +182,18 @@ def run_curl(host, port, clients, method="GET", path="/", body_bytes=0, timeout=
     url = "http://%s:%d%s" % (host, port, path)
     running = {}
     records = []
+    peak = {"rss_kb": 0, "running": 0}
+    stop = threading.Event()
+
+    def watch():
+        while not stop.wait(0.1):
+            pids = list(running)
+            total = sum((parse_status(read_file("/proc/%d/status" % pid) or "")["vmrss_kb"] or 0) for pid in pids)
+            peak["rss_kb"] = max(peak["rss_kb"], total)
+            peak["running"] = max(peak["running"], len(pids))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     for i in range(clients):
         out = open(os.path.join(workdir, "curl-%d.out" % i), "w+")
         start = time.monotonic() - t0
@@ -166,4 +216,9 @@ def run_curl(host, port, clients, method="GET", path="/", body_bytes=0, timeout=
         if len(fields) > 2 and float(fields[1]) > 0:
             record["first_byte"] = start + float(fields[1])
         records.append(record)
-    return sorted(records, key=lambda r: r["id"])
+    stop.set()
+    watcher.join()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return sorted(records, key=lambda r: r["id"]), _usage(started, {
+        "mode": "curl", "curl_running_peak": peak["running"], "curl_rss_kb_sum_peak": peak["rss_kb"],
+        "curl_cpu_s": round(usage.ru_utime + usage.ru_stime, 3)})

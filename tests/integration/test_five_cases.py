@@ -32,7 +32,7 @@ def test_one_json_per_case_and_latest_link(run):
 
 def test_one_line_per_case_is_printed(run):
     for case in CASES:
-        assert "msg: %s [" % case in run["stdout"]
+        assert "\"msg\": \"%s [" % case in run["stdout"]
 
 
 @pytest.mark.parametrize("case", CASES)

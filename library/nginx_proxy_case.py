@@ -40,7 +40,7 @@ options:
     type: int
     default: 4096
   somaxconn_after_listen:
-    description: If set, net.core.somaxconn is changed to this value after the upstream listens.
+    description: If set, net.core.somaxconn is changed to this value after the upstream and nginx listen.
     type: int
   upstream_backlog:
     description: Backlog the upstream passes to listen(); the kernel caps it at somaxconn.
@@ -141,9 +141,21 @@ options:
     type: float
     default: 30
   settle_s:
-    description: Seconds sampled before the clients start and after they end.
+    description: Seconds sampled before the clients start.
     type: float
     default: 0.3
+  tail_s:
+    description: Seconds sampled after the clients end.
+    type: float
+    default: 0.5
+  strace:
+    description:
+      - C(startup) runs nginx under C(strace -f) from exec on (its listen() calls); C(workers) attaches
+        strace to the workers for the client phase (per-request system calls). The output is parsed
+        into the result's C(meta.strace).
+    type: str
+    default: none
+    choices: [none, startup, workers]
   unix_interval_ms:
     description: Sampling interval of /proc/net/unix and sock_diag, in milliseconds.
     type: float
@@ -224,6 +236,8 @@ ARGUMENT_SPEC = dict(
     client_timeout=dict(type="float"),
     deadline=dict(type="float", default=30),
     settle_s=dict(type="float", default=0.3),
+    tail_s=dict(type="float", default=0.5),
+    strace=dict(type="str", default="none", choices=["none", "startup", "workers"]),
     unix_interval_ms=dict(type="float", default=10),
     stub_interval_ms=dict(type="float", default=100),
 )

@@ -13,7 +13,7 @@ import subprocess
 import time
 import traceback
 
-from . import KIT_VERSION, SCHEMA_VERSION, loadgen, netns, nginx_conf, stub_status
+from . import KIT_VERSION, SCHEMA_VERSION, loadgen, netns, nginx_conf, strace, stub_status
 from .guardian import CaseError, keep_only_fds, run_supervised
 from .procnet import children_of, read_file
 from .sampler import Sampler
@@ -69,6 +69,8 @@ def validate(p):
                       "from src/upstream.c)" % p["upstream_binary"])
     if p["client_mode"] == "curl" and not shutil.which("curl"):
         errors.append("client_mode=curl needs curl on the target: install it (role lab_packages does)")
+    if p["strace"] != "none" and not shutil.which("strace"):
+        errors.append("strace=%s needs strace on the target: install it (role lab_packages does)" % p["strace"])
     if p["isolation"] == "netns" and not shutil.which("ip"):
         errors.append("isolation=netns needs iproute2's ip: install it (role lab_packages does)")
     if p["isolation"] == "host" and not errors:
@@ -103,7 +105,64 @@ def _wait_line(proc, seconds):
     return proc.stdout.readline().strip() if ready else None
 
 
-def _wait_nginx(proc, port, path, workers, seconds):
+def _nginx_master(launcher, traced):
+    """PID of the nginx master: the launched process, or under strace, the tracer's child."""
+    if not traced:
+        return launcher.pid
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and launcher.poll() is None:
+        kids = children_of(launcher.pid)
+        if kids:
+            return kids[0]
+        time.sleep(0.01)
+    raise CaseError("nginx did not start under strace: %s" % (launcher.stderr.read() if launcher.poll() is not None
+                                                               else "no child after 10 s"))
+
+
+def _tracer_pid(pid):
+    for line in (read_file("/proc/%d/status" % pid) or "").splitlines():
+        if line.startswith("TracerPid:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _trace_workers(master, path, track):
+    """Attach strace to every nginx worker; returns the strace process once all are traced."""
+    workers = children_of(master)
+    cmd = ["strace", "-f", "-tt", "-qq", "-o", path, "-e", "trace=" + strace.TRACED]
+    for pid in workers:
+        cmd += ["-p", str(pid)]
+    tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              text=True, start_new_session=True)
+    track("pgids", tracer.pid)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if tracer.poll() is not None:
+            raise CaseError("strace could not attach to the nginx workers: %s" % tracer.stderr.read().strip())
+        if all(_tracer_pid(pid) == tracer.pid for pid in workers):
+            return tracer
+        time.sleep(0.01)
+    raise CaseError("strace did not attach to the nginx workers within 10 s")
+
+
+def _finish_strace(tracer, launcher, path):
+    """Detach strace (workers mode) and reduce its output; under `startup` nginx keeps running."""
+    if tracer is not None:
+        tracer.send_signal(signal.SIGTERM)
+        try:
+            tracer.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+    else:
+        time.sleep(0.2)  # let the tracer write what it has
+    text = read_file(path) or ""
+    out = strace.summarize(text)
+    out["mode"] = "workers" if tracer is not None else "startup"
+    out["lines"] = len(text.splitlines())
+    return out
+
+
+def _wait_nginx(proc, master, port, path, workers, seconds):
     deadline = time.monotonic() + seconds
     last = None
     while time.monotonic() < deadline:
@@ -111,7 +170,7 @@ def _wait_nginx(proc, port, path, workers, seconds):
             return "nginx exited with code %s" % proc.returncode
         try:
             stub_status.fetch("127.0.0.1", port, path, timeout=0.5)
-            if len(children_of(proc.pid)) >= workers:
+            if len(children_of(master)) >= workers:
                 return None
         except (OSError, ValueError) as exc:
             last = exc
@@ -232,33 +291,42 @@ def _run_case(p, track):
     if not ready or not ready.startswith("ready"):
         raise CaseError("the upstream did not start: %s" % (upstream.stderr.read() if upstream.poll() is not None
                                                              else "no ready line within 5 s"))
-    if p.get("somaxconn_after_listen") is not None:
-        _write_somaxconn(p["somaxconn_after_listen"])
-    meta["sysctls"] = {"net.core.somaxconn": _read_somaxconn()}
-    meta["somaxconn"] = meta["sysctls"]["net.core.somaxconn"]
+    meta["somaxconn_at_listen"] = _read_somaxconn()
 
     with open(conf_path, "w") as handle:
         handle.write(nginx_conf.render(p, workdir, socket_path))
     ok, output = nginx_conf.test_config(p["nginx_binary"], workdir, conf_path)
     if not ok:
         raise CaseError("nginx rejected the case's configuration: %s" % output)
-    nginx = subprocess.Popen([p["nginx_binary"], "-p", workdir, "-c", conf_path, "-e",
-                              os.path.join(workdir, "error.log")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                             text=True, start_new_session=True)
-    track("pgids", nginx.pid)
-    failure = _wait_nginx(nginx, p["nginx_port"], p["stub_status_path"], p["worker_processes"], 10.0)
+    nginx_cmd = [p["nginx_binary"], "-p", workdir, "-c", conf_path, "-e", os.path.join(workdir, "error.log")]
+    strace_path = os.path.join(workdir, "strace.txt")
+    if p["strace"] == "startup":
+        # Trace nginx from exec on: its listen() calls happen before it serves anything.
+        nginx_cmd = ["strace", "-f", "-tt", "-qq", "-o", strace_path, "-e", "trace=" + strace.TRACED] + nginx_cmd
+    launcher = subprocess.Popen(nginx_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    track("pgids", launcher.pid)
+    nginx_pid = _nginx_master(launcher, p["strace"] == "startup")
+    failure = _wait_nginx(launcher, nginx_pid, p["nginx_port"], p["stub_status_path"], p["worker_processes"], 10.0)
     if failure:
         raise CaseError("%s; error log: %s" % (failure, " | ".join(_log_lines(os.path.join(workdir, "error.log"))[-5:])))
+    # Lowered after both listeners exist: the kernel read somaxconn at listen() time.
+    if p.get("somaxconn_after_listen") is not None:
+        _write_somaxconn(p["somaxconn_after_listen"])
+    meta["sysctls"] = {"net.core.somaxconn": _read_somaxconn()}
+    meta["somaxconn"] = meta["sysctls"]["net.core.somaxconn"]
+    tracer = None
+    if p["strace"] == "workers":
+        tracer = _trace_workers(nginx_pid, strace_path, track)
     # Only the case's requests in the access log: drop the readiness probes (nginx appends, so truncating is safe).
     open(os.path.join(workdir, "access.log"), "w").close()
 
     t0 = time.monotonic()
     meta["t0_wall"] = _now_iso()
     loadgen_pid, go, clients_path = _start_clients(p, t0, workdir, track)
-    sampler = Sampler(t0, socket_path, nginx.pid, p["nginx_port"], p["stub_status_path"],
+    sampler = Sampler(t0, socket_path, nginx_pid, p["nginx_port"], p["stub_status_path"],
                       p["unix_interval_ms"] / 1000.0, p["stub_interval_ms"] / 1000.0,
-                      diag_factory=UnixListenerDiag)
+                      diag_factory=UnixListenerDiag, body_temp_dir=os.path.join(workdir, "client_body_temp"))
     sampler.start()
     time.sleep(p["settle_s"])
     clients_start = time.monotonic() - t0
@@ -271,8 +339,10 @@ def _run_case(p, track):
                         % p["deadline"])
         os.killpg(loadgen_pid, signal.SIGKILL)
         os.waitpid(loadgen_pid, 0)
-    time.sleep(p["settle_s"])
+    time.sleep(p["tail_s"])
     sampler.stop()
+    if p["strace"] != "none":
+        meta["strace"] = _finish_strace(tracer, launcher if p["strace"] == "startup" else None, strace_path)
     records, meta["loadgen"] = [], None
     if os.path.exists(clients_path):
         with open(clients_path) as handle:

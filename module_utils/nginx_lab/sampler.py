@@ -8,6 +8,7 @@ nginx master and its workers.
 Both keep columns (lists of equal length) stamped on the case's monotonic clock.
 """
 
+import os
 import threading
 import time
 
@@ -28,9 +29,24 @@ def _loop(stop, interval, tick):
             break
 
 
+def _dir_usage(path):
+    """(files, bytes) below `path`: where nginx spools request bodies; (0, 0) if it does not exist."""
+    files = size = 0
+    if path:
+        for root, _, names in os.walk(path):
+            for name in names:
+                try:
+                    size += os.stat(os.path.join(root, name)).st_size
+                    files += 1
+                except OSError:
+                    pass
+    return files, size
+
+
 class Sampler(object):
     def __init__(self, t0, socket_path, nginx_pid, port, stub_path="/stats",
-                 unix_interval=0.01, stub_interval=0.1, diag_factory=None, proc_net_unix="/proc/net/unix"):
+                 unix_interval=0.01, stub_interval=0.1, diag_factory=None, proc_net_unix="/proc/net/unix",
+                 body_temp_dir=None):
         self.t0 = t0
         self.socket_path = socket_path
         self.nginx_pid = nginx_pid
@@ -40,6 +56,7 @@ class Sampler(object):
         self.stub_interval = stub_interval
         self.diag_factory = diag_factory
         self.proc_net_unix = proc_net_unix
+        self.body_temp_dir = body_temp_dir
         self._stop = threading.Event()
         self._threads = []
         self.unix = {"t": [], "total": [], "states": {code: [] for code in STATE_CODES}, "queue_len": [], "backlog": []}
@@ -47,7 +64,8 @@ class Sampler(object):
         self.stub.update({field: [] for field in stub_status.FIELDS})
         self.memory = {"t": [], "master_vmsize_kb": [], "master_vmrss_kb": [], "worker_count": [],
                        "worker_vmsize_kb_max": [], "worker_vmrss_kb_max": [],
-                       "worker_vmsize_kb_sum": [], "worker_vmrss_kb_sum": []}
+                       "worker_vmsize_kb_sum": [], "worker_vmrss_kb_sum": [],
+                       "body_temp_files": [], "body_temp_bytes": []}
         self.cpu_seconds = {"unix": 0.0, "stub_memory": 0.0}
         self.errors = []
         self._workers = []
@@ -105,6 +123,9 @@ class Sampler(object):
             values = [w[key] for w in workers]
             m["worker_%s_max" % key].append(max(values) if values else None)
             m["worker_%s_sum" % key].append(sum(values) if values else None)
+        files, size = _dir_usage(self.body_temp_dir)
+        m["body_temp_files"].append(files)
+        m["body_temp_bytes"].append(size)
 
     def _stub_tick(self, t):
         s = self.stub

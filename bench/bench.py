@@ -19,13 +19,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "module_utils"))
-sys.path.insert(0, os.path.join(ROOT, "library"))
 
-import nginx_lab  # noqa: E402
-
-sys.modules.setdefault("ansible.module_utils.nginx_lab", nginx_lab)
-
-from nginx_lab import case, loadgen, netns  # noqa: E402
+from nginx_lab import case, loadgen, netns, params  # noqa: E402
 from nginx_lab.guardian import run_supervised  # noqa: E402
 
 UPSTREAM = "/opt/nginx-proxy-lab/bin/upstream"
@@ -76,14 +71,9 @@ def bench_loadgen(quick):
 
 
 def case_params(clients):
-    import nginx_proxy_case  # the module's argument spec holds the defaults
-
-    p = {k: v.get("default") for k, v in nginx_proxy_case.ARGUMENT_SPEC.items()}
-    p.update(case="bench-sampler-%d" % clients, mode="no-accept", clients=clients, proxy_timeout=3, deadline=60,
-             error_log_level="error", worker_connections=20000, somaxconn=16384, upstream_backlog=16384,
-             nginx_backlog=16384)
-    p["client_timeout"] = p["deadline"] - 1
-    return p
+    return params.defaults(case="bench-sampler-%d" % clients, mode="no-accept", clients=clients, proxy_timeout=3,
+                           deadline=60, error_log_level="error", worker_connections=20000, somaxconn=16384,
+                           upstream_backlog=16384, nginx_backlog=16384)
 
 
 def bench_sampler(quick):

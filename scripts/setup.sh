@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev make nginx curl strace iproute2 procps goaccess)
+APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev make nginx curl strace iproute2 procps goaccess chromium)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: needs root to install Debian packages and create network namespaces: run it with sudo" >&2

@@ -61,13 +61,17 @@ def parse_response(head, total_bytes, tail):
     return status, True
 
 
+_ERRNO_OF = {ConnectionResetError: "ECONNRESET", BrokenPipeError: "EPIPE", ConnectionRefusedError: "ECONNREFUSED",
+             ConnectionAbortedError: "ECONNABORTED"}
+
+
 def error_name(exc):
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "client-timeout"
     code = getattr(exc, "errno", None)
     if code:
         return errno.errorcode.get(code, "errno-%d" % code)
-    return type(exc).__name__
+    return _ERRNO_OF.get(type(exc), type(exc).__name__)
 
 
 class Meter(object):

@@ -29,24 +29,33 @@ def _loop(stop, interval, tick):
             break
 
 
-def _dir_usage(path):
-    """(files, bytes) below `path`: where nginx spools request bodies; (0, 0) if it does not exist."""
+def body_temp_usage(pids, marker="client_body_temp"):
+    """(files, bytes) of request bodies nginx spooled to temporary files.
+
+    nginx unlinks a body's temporary file as soon as it has opened it, so the files are found
+    through the workers' open descriptors (/proc/PID/fd), not in the directory.
+    """
     files = size = 0
-    if path:
-        for root, _, names in os.walk(path):
-            for name in names:
-                try:
-                    size += os.stat(os.path.join(root, name)).st_size
+    for pid in pids:
+        base = "/proc/%d/fd" % pid
+        try:
+            fds = os.listdir(base)
+        except OSError:
+            continue
+        for fd in fds:
+            path = os.path.join(base, fd)
+            try:
+                if marker in os.readlink(path):
+                    size += os.stat(path).st_size
                     files += 1
-                except OSError:
-                    pass
+            except OSError:
+                continue
     return files, size
 
 
 class Sampler(object):
     def __init__(self, t0, socket_path, nginx_pid, port, stub_path="/stats",
-                 unix_interval=0.01, stub_interval=0.1, diag_factory=None, proc_net_unix="/proc/net/unix",
-                 body_temp_dir=None):
+                 unix_interval=0.01, stub_interval=0.1, diag_factory=None, proc_net_unix="/proc/net/unix"):
         self.t0 = t0
         self.socket_path = socket_path
         self.nginx_pid = nginx_pid
@@ -56,7 +65,6 @@ class Sampler(object):
         self.stub_interval = stub_interval
         self.diag_factory = diag_factory
         self.proc_net_unix = proc_net_unix
-        self.body_temp_dir = body_temp_dir
         self._stop = threading.Event()
         self._threads = []
         self.unix = {"t": [], "total": [], "states": {code: [] for code in STATE_CODES}, "queue_len": [], "backlog": []}
@@ -123,7 +131,7 @@ class Sampler(object):
             values = [w[key] for w in workers]
             m["worker_%s_max" % key].append(max(values) if values else None)
             m["worker_%s_sum" % key].append(sum(values) if values else None)
-        files, size = _dir_usage(self.body_temp_dir)
+        files, size = body_temp_usage(self._workers)
         m["body_temp_files"].append(files)
         m["body_temp_bytes"].append(size)
 

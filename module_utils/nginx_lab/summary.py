@@ -82,5 +82,7 @@ def summarize(samples, records, window=None):
                              "peak": _peak(memory["worker_vmsize_kb_max"])},
         "worker_vmrss_kb": {"first": next((v for v in memory["worker_vmrss_kb_max"] if v is not None), None),
                             "peak": _peak(memory["worker_vmrss_kb_max"])},
+        "body_temp_files_peak": _peak(memory.get("body_temp_files", [])),
+        "body_temp_bytes_peak": _peak(memory.get("body_temp_bytes", [])),
         "clients": clients(records),
     }

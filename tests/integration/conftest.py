@@ -1,3 +1,5 @@
+import glob
+import json
 import os
 
 import pytest
@@ -18,3 +20,19 @@ def root_and_clean_machine():
 def host_somaxconn():
     """The host's somaxconn before the test; the test must leave it so."""
     return lab.somaxconn()
+
+
+@pytest.fixture(scope="session")
+def full_run(tmp_path_factory):
+    """One real run of run_cases.yml (provision, every case and lab, verdicts, report) into a temporary folder."""
+    somaxconn_before = lab.somaxconn()
+    results = tmp_path_factory.mktemp("results")
+    out = lab.playbook("-e", "npl_results_dir=%s" % results)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    run_dir = os.path.realpath(str(results / "latest"))
+    docs = {}
+    for path in glob.glob(os.path.join(run_dir, "localhost", "*.json")):
+        with open(path) as handle:
+            docs[os.path.basename(path)[:-5]] = json.load(handle)
+    return {"docs": docs, "stdout": out.stdout, "results": results, "run_dir": run_dir,
+            "somaxconn_before": somaxconn_before}

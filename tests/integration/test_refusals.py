@@ -36,11 +36,8 @@ def test_check_mode_validates_without_running(host_somaxconn):
 
 
 def test_module_refuses_to_run_without_root():
-    code = ("import sys; sys.path.insert(0, 'module_utils'); from nginx_lab import case; "
-            "p = dict(somaxconn=8, somaxconn_after_listen=None, worker_connections=1, worker_processes=1, clients=1, "
-            "upstream_backlog=1, proxy_locations=1, proxy_timeout=1, deadline=1, unix_interval_ms=10, "
-            "stub_interval_ms=100, request_body_bytes=0, nginx_port=80, nginx_binary='/usr/sbin/nginx', "
-            "upstream_binary='/bin/true', client_mode='python', isolation='netns'); print(case.validate(p))")
+    code = ("import sys; sys.path.insert(0, 'module_utils'); from nginx_lab import case, params; "
+            "print(case.validate(params.defaults(case='x', mode='ok')))")
     out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
                          cwd=lab.ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

@@ -1,9 +1,41 @@
+import gzip
+import json
 import os
+import shutil
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+ROOT = os.path.dirname(os.path.dirname(DATA))
 CAPTURE_SOCKET = "/run/nginx-proxy-lab/capture/upstream.sock"
+# A real run of the whole catalogue on this machine (Linux 6.18, nginx 1.22.1), gzipped.
+RUN = os.path.join(DATA, "run-6.18")
 
 
 def data(name, mode="r"):
     with open(os.path.join(DATA, name), mode) as handle:
         return handle.read()
+
+
+def run_doc(case, host="localhost"):
+    with gzip.open(os.path.join(RUN, host, case + ".json.gz"), "rt") as handle:
+        return json.load(handle)
+
+
+def run_results(host="localhost"):
+    folder = os.path.join(RUN, host)
+    return {name[:-8]: run_doc(name[:-8], host) for name in os.listdir(folder) if name.endswith(".json.gz")}
+
+
+def unpack_run(target):
+    """The stored run as a run folder (results/<run-id> layout) under `target`."""
+    for host in os.listdir(RUN):
+        if os.path.isdir(os.path.join(RUN, host)):
+            os.makedirs(os.path.join(target, host))
+            for name in os.listdir(os.path.join(RUN, host)):
+                with gzip.open(os.path.join(RUN, host, name), "rb") as src, \
+                        open(os.path.join(target, host, name[:-3]), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    shutil.copy(os.path.join(RUN, "run.json"), target)
+    return target
+
+
+CLAIMS_FILE = os.path.join(ROOT, "playbooks", "vars", "claims.yml")

@@ -35,3 +35,13 @@ def test_build_post_request_announces_its_body():
     assert request.startswith(b"POST / HTTP/1.1\r\n")
     assert b"Content-Length: 1048576\r\n" in request
     assert request.endswith(b"\r\n\r\n")
+
+
+def test_error_names_are_errno_names_even_when_asyncio_drops_the_errno():
+    import asyncio
+
+    from nginx_lab.loadgen import error_name
+
+    assert error_name(ConnectionResetError("Connection lost")) == "ECONNRESET"
+    assert error_name(ConnectionRefusedError(111, "refused")) == "ECONNREFUSED"
+    assert error_name(asyncio.TimeoutError()) == "client-timeout"

@@ -1,17 +1,12 @@
-import json
-
 from nginx_lab.summary import clients, summarize, unix_states
 
-from .helpers import data
+from .helpers import run_doc
 
 
-def result(name):
-    return json.loads(data(name))
-
-
-def test_summary_of_a_real_case2_result_is_reproduced_from_its_samples():
-    doc = result("result_case2_no_accept.json")
-    assert summarize(doc["samples"], doc["clients"], doc["meta"]["clients_window"]) == doc["summary"]
+def test_summary_of_real_results_is_reproduced_from_their_samples():
+    for case in ("case2-no-accept", "case5-no-close", "lab-flood-1mb-100"):
+        doc = run_doc(case)
+        assert summarize(doc["samples"], doc["clients"], doc["meta"]["clients_window"]) == doc["summary"]
 
 
 def test_state_shares_count_only_the_clients_window():
@@ -37,6 +32,12 @@ def test_client_outcomes_key_by_status_or_error():
 
 
 def test_case5_result_counts_truncated_200s():
-    doc = result("result_case5_no_close.json")
-    assert doc["summary"]["clients"]["status_counts"] == {"200": 100}
-    assert doc["summary"]["clients"]["incomplete"] == 100
+    summary = run_doc("case5-no-close")["summary"]
+    assert summary["clients"]["status_counts"] == {"200": 100}
+    assert summary["clients"]["incomplete"] == 100
+
+
+def test_flood_result_records_where_the_bodies_went():
+    summary = run_doc("lab-flood-1mb-100")["summary"]
+    assert summary["body_temp_files_peak"] == 100
+    assert summary["body_temp_bytes_peak"] == 100 * 1048576

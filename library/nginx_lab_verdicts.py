@@ -1,0 +1,98 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module: evaluate every claim against a run's results (controller side)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: nginx_lab_verdicts
+short_description: Decide CONFIRMED / REFUTED / INCONCLUSIVE for every claim on every host of a run
+description:
+  - Reads C(<run_dir>/<host>/<case>.json) and the claims file, and writes C(verdicts.json) and
+    C(verdicts.junit.xml) (one test case per claim and host) into I(run_dir). Runs nothing else.
+options:
+  run_dir:
+    description: Folder of the run (C(results/<run-id>)).
+    type: path
+    required: true
+  claims_file:
+    description: The claims data file.
+    type: path
+    required: true
+author:
+  - nginx-proxy-lab developers
+"""
+
+EXAMPLES = r"""
+- name: Evaluate the latest run
+  nginx_lab_verdicts:
+    run_dir: results/latest
+    claims_file: playbooks/vars/claims.yml
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+table:
+  description: One line per claim with its verdict on each host.
+  returned: success
+  type: list
+  elements: str
+counts:
+  description: Number of claims per verdict, per host.
+  returned: success
+  type: dict
+verdicts_file:
+  description: Path of verdicts.json.
+  returned: success
+  type: str
+junit_file:
+  description: Path of verdicts.junit.xml.
+  returned: success
+  type: str
+elapsed:
+  description: Seconds the evaluation took.
+  returned: always
+  type: float
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.nginx_lab import verdicts
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(run_dir=dict(type="path", required=True),
+                                              claims_file=dict(type="path", required=True)),
+                           supports_check_mode=False)
+    started = time.monotonic()
+    try:
+        doc = verdicts.write(module.params["run_dir"], module.params["claims_file"])
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
+    hosts = sorted(doc["verdicts"])
+    ids = [row["id"] for row in doc["verdicts"][hosts[0]]]
+    by_id = {h: {r["id"]: r for r in doc["verdicts"][h]} for h in hosts}
+    table = ["%-5s %s" % ("claim", "  ".join("%-44s" % ("%s (%s)" % (h, doc["hosts"][h]["kernel"]))[:44] for h in hosts))]
+    for claim_id in ids:
+        table.append("%-5s %s" % (claim_id, "  ".join(
+            "%-44s" % ("%s %s" % (by_id[h][claim_id]["verdict"], _short(by_id[h][claim_id])))[:44] for h in hosts)))
+    counts = {h: {v: sum(r["verdict"] == v for r in doc["verdicts"][h]) for v in ("CONFIRMED", "REFUTED", "INCONCLUSIVE")}
+              for h in hosts}
+    module.exit_json(changed=True, table=table, counts=counts,
+                     verdicts_file=os.path.join(module.params["run_dir"], "verdicts.json"),
+                     junit_file=os.path.join(module.params["run_dir"], "verdicts.junit.xml"),
+                     elapsed=round(time.monotonic() - started, 3))
+
+
+def _short(row):
+    values = [str(c["value"]) for c in row["checks"] if c["value"] is not None]
+    return ("(" + ", ".join(values) + ")") if values else ""
+
+
+if __name__ == "__main__":
+    main()

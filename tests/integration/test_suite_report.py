@@ -1,0 +1,83 @@
+"""The whole R suite on this machine: a verdict for every claim, the report, its plots in Chromium, JUnit."""
+
+import json
+import os
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+
+import yaml
+from PIL import Image
+
+from . import lab
+
+CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def claims():
+    with open(os.path.join(lab.ROOT, "playbooks", "vars", "claims.yml")) as handle:
+        return yaml.safe_load(handle)["npl_claims"]
+
+
+def catalogue():
+    with open(os.path.join(lab.ROOT, "playbooks", "vars", "catalogue.yml")) as handle:
+        return yaml.safe_load(handle)["npl_catalogue"]
+
+
+def test_every_case_and_lab_of_the_catalogue_ran(full_run):
+    assert set(full_run["docs"]) == set(catalogue())
+
+
+def test_every_claim_has_a_verdict_on_this_host(full_run):
+    with open(os.path.join(full_run["run_dir"], "verdicts.json")) as handle:
+        doc = json.load(handle)
+    rows = {r["id"]: r for r in doc["verdicts"]["localhost"]}
+    for claim in claims():
+        row = rows[claim["id"]]
+        assert row["verdict"] in ("CONFIRMED", "REFUTED", "INCONCLUSIVE")
+        if row["verdict"] == "INCONCLUSIVE":
+            assert row["reason"], "%s is inconclusive without a reason" % claim["id"]
+        else:
+            assert all(c["value"] is not None for c in row["checks"])
+
+
+def test_the_playbook_ends_with_the_verdict_table_and_the_report_path(full_run):
+    tail = full_run["stdout"][full_run["stdout"].rfind("Show the verdicts"):]
+    for claim in claims():
+        assert '"%-5s ' % claim["id"] in tail
+    assert "Report: %s/report.html" % full_run["run_dir"] in tail
+
+
+def test_junit_parses_with_one_case_per_claim(full_run):
+    root = ET.parse(os.path.join(full_run["run_dir"], "verdicts.junit.xml")).getroot()
+    names = [c.get("name").split(":")[0] for c in root.iter("testcase")]
+    assert names == [c["id"] for c in claims()]
+
+
+def test_report_states_mode_and_wall_time(full_run):
+    with open(os.path.join(full_run["run_dir"], "run.json")) as handle:
+        record = json.load(handle)
+    assert record["mode"] == "sequential" and float(record["wall_s"]) > 0
+    with open(os.path.join(full_run["run_dir"], "report.md")) as handle:
+        md = handle.read()
+    assert "ran **sequential**" in md and "**%s s** of wall time" % record["wall_s"] in md
+
+
+def test_report_renders_in_headless_chromium_with_its_plots(full_run):
+    html = os.path.join(full_run["run_dir"], "report.html")
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(CHROMIUM + ["--user-data-dir=" + profile, "--dump-dom", "file://" + html],
+                             capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('<img alt="') == len(full_run["docs"])
+    with tempfile.TemporaryDirectory() as profile:
+        shot = os.path.join(profile, "shot.png")
+        out = subprocess.run(CHROMIUM + ["--user-data-dir=" + profile, "--window-size=1300,5000",
+                                         "--screenshot=" + shot, "file://" + html],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        image = Image.open(shot).convert("RGB")
+        # The first plots sit in the screenshot; their lines are drawn in matplotlib's colours, text is not.
+        plotted = sum(1 for pixel in image.getdata() if pixel in ((76, 114, 176), (31, 119, 180), (255, 127, 14)))
+    assert plotted > 2000, "no plot drawn in the rendered report (%d plot-coloured pixels)" % plotted

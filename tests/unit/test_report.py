@@ -1,0 +1,60 @@
+"""verdicts.json, JUnit XML and the report, written from a real run (tests/data/run-6.18)."""
+
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from nginx_lab import report, verdicts
+from nginx_lab.results_io import load_claims
+
+from .helpers import CLAIMS_FILE, unpack_run
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    folder = unpack_run(str(tmp_path_factory.mktemp("run") / "20990101T000000Z"))
+    verdicts.write(folder, CLAIMS_FILE)
+    report.write(folder, CLAIMS_FILE, {"case1-ok": {"description": "the happy path"}})
+    return folder
+
+
+def test_verdicts_file_holds_every_claim(run_dir):
+    with open(os.path.join(run_dir, "verdicts.json")) as handle:
+        doc = json.load(handle)
+    ids = [c["id"] for c in load_claims(CLAIMS_FILE)]
+    assert [r["id"] for r in doc["verdicts"]["localhost"]] == ids
+    assert doc["hosts"]["localhost"]["kernel"].startswith("6.18")
+
+
+def test_junit_has_one_case_per_claim_and_counts_match(run_dir):
+    with open(os.path.join(run_dir, "verdicts.json")) as handle:
+        rows = json.load(handle)["verdicts"]["localhost"]
+    suite = ET.parse(os.path.join(run_dir, "verdicts.junit.xml")).getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    assert len(cases) == len(rows) == int(suite.get("tests"))
+    assert int(suite.get("failures")) == sum(r["verdict"] == "REFUTED" for r in rows) == \
+        sum(1 for c in cases if c.find("failure") is not None)
+    assert int(suite.get("skipped")) == sum(r["verdict"] == "INCONCLUSIVE" for r in rows)
+
+
+def test_report_markdown_and_html(run_dir):
+    with open(os.path.join(run_dir, "report.md")) as handle:
+        md = handle.read()
+    for claim in load_claims(CLAIMS_FILE):
+        assert "**%s**" % claim["id"] in md
+    assert "the happy path" in md
+    assert "VmSize ~3 MB → ~5 MB" in md  # the write-up's number beside ours
+    with open(os.path.join(run_dir, "report.html")) as handle:
+        html = handle.read()
+    cases = len(os.listdir(os.path.join(run_dir, "localhost")))
+    assert html.count('src="data:image/png;base64,') == cases  # self-contained: every plot inlined
+    assert "src=\"plots/" not in html
+
+
+def test_goaccess_page_per_case(run_dir):
+    pages = os.listdir(os.path.join(run_dir, "goaccess", "localhost"))
+    assert "case2-no-accept.html" in pages
+    with open(os.path.join(run_dir, "report.md")) as handle:
+        assert "(goaccess/localhost/case2-no-accept.html)" in handle.read()

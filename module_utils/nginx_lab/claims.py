@@ -158,8 +158,9 @@ def active_minus_somaxconn(results, case, which="at_listen"):
     peak = doc["summary"]["active_peak"]
     if peak is None:
         raise Missing("stub_status never answered in %s" % case)
-    som = doc["meta"]["somaxconn"] if which == "now" else doc["meta"].get("somaxconn_at_listen", doc["meta"]["somaxconn"])
-    return peak - som, {"active_peak": peak, "somaxconn_at_listen": som, "somaxconn_now": doc["meta"]["somaxconn"],
+    at_listen = doc["meta"].get("somaxconn_at_listen", doc["meta"]["somaxconn"])
+    som = doc["meta"]["somaxconn"] if which == "now" else at_listen
+    return peak - som, {"active_peak": peak, "somaxconn_at_listen": at_listen, "somaxconn_now": doc["meta"]["somaxconn"],
                         "clients": doc["summary"]["clients"]["status_counts"]}
 
 

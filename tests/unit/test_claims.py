@@ -93,3 +93,11 @@ def test_evaluate_gives_every_claim_a_verdict_per_host(results):
     for rows in out.values():
         assert [r["id"] for r in rows] == [c["id"] for c in claims]
         assert all(r["verdict"] in ("CONFIRMED", "REFUTED", "INCONCLUSIVE") for r in rows)
+
+
+def test_somaxconn_readings_use_the_value_at_listen_or_the_one_in_force(results):
+    _, evidence = ev.active_minus_somaxconn(results, "lab-somaxconn-8-after-listen", which="now")
+    assert evidence["somaxconn_at_listen"] == 4096 and evidence["somaxconn_now"] == 8
+    value_now, _ = ev.active_minus_somaxconn(results, "lab-somaxconn-8-after-listen", which="now")
+    value_listen, _ = ev.active_minus_somaxconn(results, "lab-somaxconn-8-after-listen")
+    assert value_listen == value_now - 4096 + 8

@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev make nginx curl strace iproute2 procps goaccess chromium)
+# `setup.sh --matrix` adds what the kernel matrix needs: image building, libvirt, qemu, Vagrant.
+if [ "${1:-}" = "--matrix" ]; then
+  APT_PACKAGES+=(debootstrap e2fsprogs qemu-utils qemu-system-x86 libvirt-daemon-system libvirt-clients
+                 dnsmasq-base vagrant vagrant-libvirt openssh-client netcat-openbsd)
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: needs root to install Debian packages and create network namespaces: run it with sudo" >&2

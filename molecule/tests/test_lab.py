@@ -1,0 +1,79 @@
+"""testinfra: the host after the kit ran (packages, nothing left behind) and its findings (verdicts)."""
+
+import fnmatch
+import json
+import os
+
+import testinfra.utils.ansible_runner
+import yaml
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("lab")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "results", "latest")
+
+
+def test_nginx_is_the_research_version(host):
+    out = host.run("/usr/sbin/nginx -v")
+    assert "nginx/1.22." in out.stderr
+
+
+def test_distribution_nginx_service_is_stopped_and_disabled(host):
+    with host.sudo():
+        service = host.service("nginx")
+        assert not service.is_running
+        assert not service.is_enabled
+
+
+def test_upstream_program_is_built(host):
+    binary = host.file("/opt/nginx-proxy-lab/bin/upstream")
+    assert binary.is_file and binary.mode & 0o111
+    assert "--mode MODE" in host.run("/opt/nginx-proxy-lab/bin/upstream --help").stdout
+
+
+def test_nothing_of_the_lab_is_left_running(host):
+    with host.sudo():
+        assert [p for p in host.process.filter(comm="nginx")] == []
+        assert [p for p in host.process.filter(comm="upstream")] == []
+        namespaces = host.run("ip netns list").stdout.split()
+        assert not [n for n in namespaces if n.startswith("npl-") and n != "npl-matrix"]
+        leftovers = host.run("ls /run/nginx-proxy-lab 2>/dev/null").stdout.split()
+        assert not [d for d in leftovers if d.startswith("npl-")]
+
+
+def test_sysctls_are_as_before(host):
+    with host.sudo():
+        before = host.file("/var/tmp/npl-somaxconn-before").content_string.strip()
+        assert host.run("cat /proc/sys/net/core/somaxconn").stdout.strip() == before
+
+
+def _verdicts(host):
+    with open(os.path.join(RESULTS, "verdicts.json")) as handle:
+        doc = json.load(handle)
+    name = host.backend.get_hostname()
+    assert name in doc["verdicts"], "no verdicts for %s in %s" % (name, RESULTS)
+    return {row["id"]: row for row in doc["verdicts"][name]}
+
+
+def _claims():
+    with open(os.path.join(HERE, "..", "..", "playbooks", "vars", "claims.yml")) as handle:
+        return [c["id"] for c in yaml.safe_load(handle)["npl_claims"]]
+
+
+def test_every_claim_has_a_verdict(host):
+    rows = _verdicts(host)
+    assert sorted(rows) == sorted(_claims())
+
+
+def test_verdicts_are_the_ones_recorded_for_this_kernel(host):
+    release = host.run("uname -r").stdout.strip()
+    with open(os.path.join(HERE, "..", "expected_verdicts.yml")) as handle:
+        expected = yaml.safe_load(handle)["expected"]
+    matching = [glob for glob in expected if fnmatch.fnmatch(release, glob)]
+    assert matching, ("no verdicts recorded for Linux %s in molecule/expected_verdicts.yml: run the kit on it "
+                      "and record them" % release)
+    wanted = expected[matching[0]]
+    rows = _verdicts(host)
+    changed = ["%s: expected %s, measured %s (%s)" % (cid, wanted[cid], rows[cid]["verdict"], rows[cid]["ours"])
+               for cid in sorted(wanted) if rows[cid]["verdict"] != wanted[cid]]
+    assert not changed, "Linux %s behaves differently: %s" % (release, "; ".join(changed))

@@ -1,0 +1,131 @@
+"""sudo scripts/matrix: the whole kernel matrix in one command.
+
+Builds or reuses the image, brings one VM per kernel up (Vagrant + vagrant-libvirt, inside a
+network namespace of its own), runs run_cases.yml against all of them in parallel through an
+inventory generated from Vagrant, writes the report with one column per kernel, and destroys
+the VMs (unless --keep).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import yaml
+
+from . import image, libvirt_ns, spec
+
+VENV_BIN = os.path.join(spec.ROOT, ".venv", "bin")
+
+
+def log(message):
+    print("matrix: " + message, flush=True)
+
+
+def vagrant_env(image_dir, kernels):
+    env = dict(os.environ)
+    env.update(NPL_MATRIX_IMAGE=image_dir, NPL_MATRIX_KERNELS=",".join(k["name"] for k in kernels),
+               VAGRANT_DEFAULT_PROVIDER="libvirt", VAGRANT_CHECKPOINT_DISABLE="1",
+               PATH=libvirt_ns.wrapper_dir() + os.pathsep + VENV_BIN + os.pathsep + env.get("PATH", ""))
+    return env
+
+
+def inventory(v, kernels, path):
+    """An Ansible inventory of the VMs from `vagrant ssh-config`; each host checks its kernel."""
+    hosts = {}
+    for entry in kernels:
+        conf = v.conf(vm_name=entry["name"])
+        hosts[entry["name"]] = {
+            "ansible_host": conf["HostName"], "ansible_port": int(conf["Port"]), "ansible_user": conf["User"],
+            "ansible_ssh_private_key_file": conf["IdentityFile"].strip('"'), "ansible_become": True,
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+            "lab_packages_update_cache": False, "npl_expected_kernel": entry["release"]}
+    with open(path, "w") as handle:
+        yaml.safe_dump({"all": {"children": {"lab": {"hosts": hosts}}}}, handle, default_flow_style=False)
+    return path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kernels", help="comma-separated matrix entries (default: every entry that can run)")
+    parser.add_argument("--keep", action="store_true", help="leave the VMs (and libvirt) running afterwards")
+    parser.add_argument("--rebuild-image", action="store_true", help="build the image even if a cached one fits")
+    parser.add_argument("--results-dir", default=os.path.join(spec.ROOT, "results"))
+    parser.add_argument("--up", metavar="JSON", help="only bring the VMs up (no cases), keep them, and write their "
+                        "SSH details to JSON (molecule's create step)")
+    parser.add_argument("--down", action="store_true", help="only destroy what a --keep or --up run left")
+    parser.add_argument("extra", nargs="*", help="more ansible-playbook arguments, after --")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        sys.exit("matrix: needs root (debootstrap, libvirt, network namespaces): sudo scripts/matrix")
+    import vagrant  # python-vagrant, from the virtualenv
+
+    matrix = spec.load()
+    # The image holds every kernel that can be had, whichever of them this run boots.
+    all_kernels, skipped = spec.resolve(matrix)
+    kernels, _ = spec.resolve(matrix, args.kernels.split(",") if args.kernels else None)
+    kernels = [k for k in kernels if k["name"] in {a["name"] for a in all_kernels}]
+    for message in skipped:
+        log("SKIPPED " + message)
+    if args.down:
+        libvirt_ns.down()
+        log("torn down")
+        return 0
+    if not kernels:
+        sys.exit("matrix: no kernel to run (see the SKIPPED lines above)")
+    timings = {}
+    started = time.monotonic()
+    log("image: building or reusing (cache %s)" % image.CACHE)
+    image_dir = image.build(matrix, all_kernels, rebuild=args.rebuild_image)
+    timings["image_s"] = round(time.monotonic() - started, 1)
+    with open(os.path.join(image_dir, "manifest.json")) as handle:
+        manifest = json.load(handle)
+    log("image %s ready after %.1f s (built in %s s; kernels %s)" % (
+        os.path.basename(image_dir), timings["image_s"], manifest["built_s"], ", ".join(manifest["boot"])))
+    env = vagrant_env(image_dir, kernels)
+    v = vagrant.Vagrant(root=spec.ROOT, env=env, quiet_stdout=False, quiet_stderr=False)
+    code = 1
+    try:
+        libvirt_ns.up(os.path.join(image.CACHE, "pool"))
+        t = time.monotonic()
+        log("bringing up %s" % ", ".join(k["name"] for k in kernels))
+        v.up(provider="libvirt", provision=False)
+        timings["vms_up_s"] = round(time.monotonic() - t, 1)
+        log("VMs up after %.1f s" % timings["vms_up_s"])
+        inv = inventory(v, kernels, os.path.join(libvirt_ns.RUN, "inventory.yml"))
+        if args.up:
+            with open(inv) as handle:
+                hosts = yaml.safe_load(handle)["all"]["children"]["lab"]["hosts"]
+            with open(args.up, "w") as handle:
+                json.dump(hosts, handle, indent=1)
+            log("VMs up, details in %s; `sudo scripts/matrix --down` removes them" % args.up)
+            code = 0
+            return code
+        t = time.monotonic()
+        cmd = libvirt_ns.in_ns([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inv, "run_cases.yml",
+                                "-e", "npl_results_dir=%s" % os.path.abspath(args.results_dir)] + args.extra)
+        code = subprocess.run(cmd, cwd=spec.ROOT, env=env).returncode
+        timings["cases_s"] = round(time.monotonic() - t, 1)
+        log("run_cases.yml ended with %d after %.1f s" % (code, timings["cases_s"]))
+    finally:
+        if args.keep or (args.up and code == 0):
+            log("--keep: VMs left running; `sudo scripts/matrix --down` removes them")
+        else:
+            t = time.monotonic()
+            try:
+                v.destroy()
+            except Exception as exc:  # tear down libvirt anyway
+                log("vagrant destroy failed: %s" % exc)
+            libvirt_ns.down()
+            timings["destroy_s"] = round(time.monotonic() - t, 1)
+        timings["total_s"] = round(time.monotonic() - started, 1)
+        log("timings: " + json.dumps(timings))
+        latest = os.path.join(args.results_dir, "latest")
+        if os.path.isdir(latest):
+            with open(os.path.join(latest, "matrix.json"), "w") as handle:
+                json.dump({"kernels": [k["name"] for k in kernels], "skipped": skipped, "image": manifest,
+                           "timings": timings}, handle, indent=1)
+    return code

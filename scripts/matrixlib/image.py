@@ -1,0 +1,194 @@
+"""The matrix's VM image: one Debian root file system holding every matrix kernel, as a libvirt box.
+
+Built with debootstrap from Debian's archive only, cached under the cache folder by a key of
+its inputs (suite, mirrors, packages, kernels, this file), and rebuilt only when they change.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+
+import yaml
+
+from . import spec
+
+CACHE = os.environ.get("NPL_MATRIX_CACHE", "/var/cache/nginx-proxy-lab/matrix")
+BASE_PACKAGES = ["systemd-sysv", "udev", "dbus", "openssh-server", "python3", "python3-apt", "sudo",
+                 "initramfs-tools", "kmod", "ca-certificates", "e2fsprogs", "nginx"]
+NETWORK_UNIT = "[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n\n[DHCPv4]\nClientIdentifier=mac\n"
+
+
+def lab_packages():
+    """What the lab_packages role installs, so the VMs never need the network."""
+    with open(os.path.join(spec.ROOT, "roles", "lab_packages", "defaults", "main.yml")) as handle:
+        return yaml.safe_load(handle)["lab_packages_list"]
+
+
+def _sha(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def inputs(matrix, kernels):
+    return {
+        "suite": matrix["image"]["suite"], "mirror": matrix["image"]["mirror"],
+        "security_mirror": matrix["image"]["security_mirror"], "disk_gb": matrix["image"]["disk_gb"],
+        "packages": sorted(set(BASE_PACKAGES + lab_packages())),
+        "kernels": [{"name": k["name"], "package": k.get("package"),
+                     "debs": [_sha(d) for d in k.get("debs", [])]} for k in kernels],
+        "builder": _sha(os.path.abspath(__file__)),
+    }
+
+
+def key_of(matrix, kernels):
+    return hashlib.sha256(json.dumps(inputs(matrix, kernels), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _run(cmd, log, **kwargs):
+    log.write("$ %s\n" % " ".join(cmd))
+    log.flush()
+    subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, **kwargs)
+
+
+def _chroot(rootfs, cmd, log):
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", LC_ALL="C")
+    _run(["chroot", rootfs] + cmd, log, env=env)
+
+
+class _Mounts(object):
+    """proc, sys and dev inside the chroot, for the kernel's postinst; always unmounted."""
+
+    def __init__(self, rootfs):
+        self.points = [(["-t", "proc", "proc"], os.path.join(rootfs, "proc")),
+                       (["-t", "sysfs", "sys"], os.path.join(rootfs, "sys")),
+                       (["--bind", "/dev"], os.path.join(rootfs, "dev")),
+                       (["-t", "devpts", "devpts"], os.path.join(rootfs, "dev", "pts"))]
+        self.done = []
+
+    def __enter__(self):
+        for args, target in self.points:
+            os.makedirs(target, exist_ok=True)
+            subprocess.run(["mount"] + args + [target], check=True)
+            self.done.append(target)
+        return self
+
+    def __exit__(self, *exc):
+        for target in reversed(self.done):
+            subprocess.run(["umount", "-l", target], check=False)
+
+
+def build(matrix, kernels, rebuild=False, log_path=None):
+    """Build (or reuse) the image; returns its folder: box file, boot/ (kernels), ssh key, manifest."""
+    key = key_of(matrix, kernels)
+    folder = os.path.join(CACHE, "images", key)
+    manifest = os.path.join(folder, "manifest.json")
+    if os.path.exists(manifest) and not rebuild:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    work = os.path.join(CACHE, "build-" + key)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    rootfs = os.path.join(work, "rootfs")
+    log = open(log_path or os.path.join(CACHE, "build-%s.log" % key), "w")
+    started = time.monotonic()
+    image = matrix["image"]
+    try:
+        packages = sorted(set(BASE_PACKAGES + lab_packages()))
+        _run(["debootstrap", "--variant=minbase", "--components=main", "--include=" + ",".join(packages),
+              image["suite"], rootfs, image["mirror"]], log)
+        with open(os.path.join(rootfs, "etc", "apt", "sources.list"), "w") as handle:
+            handle.write("deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n" % (
+                image["mirror"], image["suite"], image["mirror"], image["suite"], image["security_mirror"],
+                image["suite"]))
+        policy = os.path.join(rootfs, "usr", "sbin", "policy-rc.d")
+        with open(policy, "w") as handle:
+            handle.write("#!/bin/sh\nexit 101\n")
+        os.chmod(policy, 0o755)
+        with _Mounts(rootfs):
+            _chroot(rootfs, ["apt-get", "update"], log)
+            debian = [k["package"] for k in kernels if k["source"] == "debian"]
+            if debian:
+                _chroot(rootfs, ["apt-get", "install", "-y", "--no-install-recommends"] + debian, log)
+            debs = [d for k in kernels for d in k.get("debs", [])]
+            if debs:
+                os.makedirs(os.path.join(rootfs, "tmp", "debs"), exist_ok=True)
+                for deb in debs:
+                    shutil.copy(deb, os.path.join(rootfs, "tmp", "debs"))
+                _chroot(rootfs, ["sh", "-c", "dpkg -i /tmp/debs/*.deb"], log)
+                shutil.rmtree(os.path.join(rootfs, "tmp", "debs"))
+            _chroot(rootfs, ["apt-get", "clean"], log)
+            _chroot(rootfs, ["systemctl", "disable", "nginx"], log)
+            _chroot(rootfs, ["systemctl", "enable", "systemd-networkd", "ssh"], log)
+            _chroot(rootfs, ["useradd", "-m", "-s", "/bin/bash", "vagrant"], log)
+        os.unlink(policy)
+        _configure(rootfs, folder, log)
+        _disk(rootfs, folder, image["disk_gb"], log)
+        with open(manifest, "w") as handle:
+            json.dump({"key": key, "inputs": inputs(matrix, kernels), "built_s": round(time.monotonic() - started, 1),
+                       "boot": sorted(os.listdir(os.path.join(folder, "boot")))}, handle, indent=1)
+    finally:
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+    # One image is kept: older ones (other inputs) go, with their build logs.
+    for other in os.listdir(os.path.join(CACHE, "images")):
+        if other != key:
+            shutil.rmtree(os.path.join(CACHE, "images", other), ignore_errors=True)
+            try:
+                os.unlink(os.path.join(CACHE, "build-%s.log" % other))
+            except OSError:
+                pass
+    return folder
+
+
+def _configure(rootfs, folder, log):
+    os.makedirs(os.path.join(folder, "ssh"), exist_ok=True)
+    # RSA in PEM form: Debian's Vagrant (net-ssh 7.0 on OpenSSL 3) cannot load OpenSSH-format keys.
+    key = os.path.join(folder, "ssh", "id_rsa")
+    _run(["ssh-keygen", "-q", "-t", "rsa", "-b", "3072", "-m", "PEM", "-N", "", "-C", "nginx-proxy-lab-matrix", "-f", key], log)
+    ssh_dir = os.path.join(rootfs, "home", "vagrant", ".ssh")
+    os.makedirs(ssh_dir, exist_ok=True)
+    shutil.copy(key + ".pub", os.path.join(ssh_dir, "authorized_keys"))
+    subprocess.run(["chroot", rootfs, "chown", "-R", "vagrant:vagrant", "/home/vagrant/.ssh"], check=True)
+    os.chmod(ssh_dir, 0o700)
+    with open(os.path.join(rootfs, "etc", "sudoers.d", "vagrant"), "w") as handle:
+        handle.write("vagrant ALL=(ALL) NOPASSWD: ALL\nDefaults:vagrant secure_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n")
+    os.chmod(os.path.join(rootfs, "etc", "sudoers.d", "vagrant"), 0o440)
+    # Every VM must get its own DHCP lease: no machine-id copied from the image, client id from the MAC.
+    open(os.path.join(rootfs, "etc", "machine-id"), "w").close()
+    with open(os.path.join(rootfs, "etc", "systemd", "network", "80-dhcp.network"), "w") as handle:
+        handle.write(NETWORK_UNIT)
+    with open(os.path.join(rootfs, "etc", "fstab"), "w") as handle:
+        handle.write("/dev/vda / ext4 defaults,noatime 0 1\n")
+    with open(os.path.join(rootfs, "etc", "hostname"), "w") as handle:
+        handle.write("npl-vm\n")
+    with open(os.path.join(rootfs, "etc", "ssh", "sshd_config.d", "npl.conf"), "w") as handle:
+        handle.write("UseDNS no\nPasswordAuthentication no\n")
+    boot = os.path.join(folder, "boot")
+    os.makedirs(boot, exist_ok=True)
+    for name in os.listdir(os.path.join(rootfs, "boot")):
+        if name.startswith(("vmlinuz-", "initrd.img-")):
+            shutil.copy(os.path.join(rootfs, "boot", name), boot)
+
+
+def _disk(rootfs, folder, disk_gb, log):
+    raw = os.path.join(folder, "root.raw")
+    _run(["mkfs.ext4", "-q", "-F", "-L", "npl-root", "-d", rootfs, raw, "%dG" % disk_gb], log)
+    box_img = os.path.join(folder, "box.img")
+    _run(["qemu-img", "convert", "-c", "-O", "qcow2", raw, box_img], log)
+    os.unlink(raw)
+    with open(os.path.join(folder, "metadata.json"), "w") as handle:
+        json.dump({"provider": "libvirt", "format": "qcow2", "virtual_size": disk_gb}, handle)
+    with open(os.path.join(folder, "Vagrantfile"), "w") as handle:
+        handle.write('Vagrant.configure("2") do |config|\n  config.vm.provider :libvirt do |libvirt|\n'
+                     '    libvirt.driver = "qemu"\n  end\nend\n')
+    with tarfile.open(os.path.join(folder, "npl.box"), "w") as tar:
+        for name in ("metadata.json", "Vagrantfile", "box.img"):
+            tar.add(os.path.join(folder, name), arcname=name)
+    os.unlink(box_img)

@@ -1,0 +1,54 @@
+"""molecule/<kernel>/molecule.yml for every kernel of the matrix, written from inventory/matrix.yml."""
+
+import os
+
+import yaml
+
+from . import spec
+
+MOLECULE = os.path.join(spec.ROOT, "molecule")
+HEADER = "# Written by scripts/matrixlib/scenarios.py from inventory/matrix.yml; edit the matrix, not this file.\n"
+
+
+def scenario(entry):
+    return {
+        "driver": {"name": "default", "options": {"managed": True}},
+        "platforms": [{"name": entry["name"], "groups": ["lab"]}],
+        "provisioner": {
+            "name": "ansible",
+            "env": {"NPL_MATRIX_KERNEL": entry["name"]},
+            "ansible_args": ["-e", "npl_results_dir=${MOLECULE_EPHEMERAL_DIRECTORY}/results"],
+            "inventory": {"host_vars": {entry["name"]: {
+                "ansible_become": True,
+                "ansible_python_interpreter": "/usr/bin/python3",
+                # The VM lives in the matrix's network namespace: SSH reaches it through nc run there.
+                "ansible_ssh_common_args": "-o ProxyCommand=\"ip netns exec npl-matrix nc %h %p\" "
+                                           "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+                "lab_packages_update_cache": False,
+                "npl_expected_kernel": entry["release"],
+            }}},
+            "playbooks": {"create": "../shared/create.yml", "prepare": "../shared/prepare.yml",
+                          "converge": "../shared/converge.yml", "destroy": "../shared/destroy.yml"},
+        },
+        "verifier": {"name": "testinfra", "directory": "../tests"},
+        "scenario": {"test_sequence": ["destroy", "create", "prepare", "converge", "verify", "destroy"]},
+    }
+
+
+def write():
+    """Write a scenario per kernel that can run here; say which are skipped and why; drop stale ones."""
+    kernels, skipped = spec.resolve(spec.load())
+    for message in skipped:
+        print("molecule scenarios: SKIPPED " + message)
+    names = {k["name"] for k in kernels}
+    for entry in spec.load()["kernels"]:
+        folder = os.path.join(MOLECULE, entry["name"])
+        if entry["name"] not in names:
+            if os.path.exists(os.path.join(folder, "molecule.yml")):
+                os.unlink(os.path.join(folder, "molecule.yml"))
+            continue
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, ".gitignore"), "w") as handle:
+            handle.write("# generated from inventory/matrix.yml\n*\n")
+        with open(os.path.join(folder, "molecule.yml"), "w") as handle:
+            handle.write(HEADER + yaml.safe_dump(scenario(entry), sort_keys=False, default_flow_style=False))

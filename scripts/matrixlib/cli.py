@@ -25,11 +25,32 @@ def log(message):
 
 
 def vagrant_env(image_dir, kernels):
+    """The environment of every vagrant call. `vagrant` resolves to a wrapper that runs it inside the
+    namespace: Vagrant's own SSH checks must reach the VMs' private addresses from there, never from
+    this machine's namespace. python-vagrant looks `vagrant` up in this process's PATH, so it is set
+    here too, and checked."""
+    os.environ["PATH"] = libvirt_ns.wrapper_dir() + os.pathsep + VENV_BIN + os.pathsep + os.environ.get("PATH", "")
     env = dict(os.environ)
     env.update(NPL_MATRIX_IMAGE=image_dir, NPL_MATRIX_KERNELS=",".join(k["name"] for k in kernels),
-               VAGRANT_DEFAULT_PROVIDER="libvirt", VAGRANT_CHECKPOINT_DISABLE="1",
-               PATH=libvirt_ns.wrapper_dir() + os.pathsep + VENV_BIN + os.pathsep + env.get("PATH", ""))
+               VAGRANT_DEFAULT_PROVIDER="libvirt", VAGRANT_CHECKPOINT_DISABLE="1")
     return env
+
+
+def forget_old(v, box):
+    """Whatever an earlier run left: its VMs (Vagrant's view), and boxes and pool volumes of older images,
+    which would otherwise be reused under a stale name (VM-NOTES.md)."""
+    try:
+        v.destroy()
+    except Exception:  # nothing to destroy, or state from a run that was killed
+        pass
+    listing = subprocess.run(["vagrant", "box", "list"], capture_output=True, text=True, env=v.env).stdout
+    for line in listing.splitlines():
+        name = line.split()[0] if line.strip() else ""
+        if name.startswith("npl-") and name != box:
+            subprocess.run(["vagrant", "box", "remove", "--force", "--all", name], capture_output=True, env=v.env)
+    for volume in libvirt_ns.virsh("vol-list", "default", "--details", check=False).stdout.split():
+        if volume.startswith("npl-") and not volume.startswith(box + "_"):
+            libvirt_ns.virsh("vol-delete", "--pool", "default", volume, check=False)
 
 
 def inventory(v, kernels, path):
@@ -87,9 +108,14 @@ def main(argv=None):
         os.path.basename(image_dir), timings["image_s"], manifest["built_s"], ", ".join(manifest["boot"])))
     env = vagrant_env(image_dir, kernels)
     v = vagrant.Vagrant(root=spec.ROOT, env=env, quiet_stdout=False, quiet_stderr=False)
+    wrapper = os.path.join(libvirt_ns.wrapper_dir(), "vagrant")
+    if vagrant.get_vagrant_executable() != wrapper:
+        sys.exit("matrix: vagrant resolves to %s, not the namespace wrapper %s; refusing to run Vagrant outside "
+                 "the namespace" % (vagrant.get_vagrant_executable(), wrapper))
     code = 1
     try:
         libvirt_ns.up(os.path.join(image.CACHE, "pool"))
+        forget_old(v, "npl-" + os.path.basename(image_dir))
         t = time.monotonic()
         log("bringing up %s" % ", ".join(k["name"] for k in kernels))
         v.up(provider="libvirt", provision=False)

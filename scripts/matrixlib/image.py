@@ -169,7 +169,9 @@ def _configure(rootfs, folder, log):
     with open(os.path.join(rootfs, "etc", "hostname"), "w") as handle:
         handle.write("npl-vm\n")
     with open(os.path.join(rootfs, "etc", "ssh", "sshd_config.d", "npl.conf"), "w") as handle:
-        handle.write("UseDNS no\nPasswordAuthentication no\n")
+        # Under emulation each SSH handshake is slow; Vagrant retries every few ms while it waits, and
+        # sshd's default MaxStartups (10) would drop every new connection for ever after.
+        handle.write("UseDNS no\nPasswordAuthentication no\nMaxStartups 1000\n")
     boot = os.path.join(folder, "boot")
     os.makedirs(boot, exist_ok=True)
     for name in os.listdir(os.path.join(rootfs, "boot")):

@@ -22,6 +22,15 @@ def _case(results, name):
     return results[name]
 
 
+def _finished(doc, name):
+    """Refuse to judge client outcomes of a case its deadline cut short."""
+    stopped = sum(1 for c in doc["clients"] if c["error"] == "case-deadline")
+    if stopped:
+        raise Missing("%s hit its case deadline of %ss with %d clients still running (raise deadline for slow "
+                      "hosts)" % (name, doc["meta"]["params"]["deadline"], stopped))
+    return doc
+
+
 def _window_rows(times, window):
     return [i for i, t in enumerate(times) if window[0] <= t <= window[1]]
 
@@ -84,14 +93,14 @@ def state_share(results, case, state, min_samples=20):
 
 def status_share(results, case, status):
     """Share of clients whose outcome is `status` (an HTTP status or an error name)."""
-    counts = _case(results, case)["summary"]["clients"]["status_counts"]
+    counts = _finished(_case(results, case), case)["summary"]["clients"]["status_counts"]
     total = sum(counts.values())
     return counts.get(str(status), 0) / float(total), {"status_counts": counts}
 
 
 def ended_at_timeout(results, case, tolerance_s=1.5):
     """Share of clients whose request lasted the proxy timeout (to within tolerance_s, never less)."""
-    doc = _case(results, case)
+    doc = _finished(_case(results, case), case)
     params = doc["meta"]["params"]
     if params["nginx_default_timeouts"]:
         timeout = 60.0

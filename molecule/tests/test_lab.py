@@ -1,5 +1,6 @@
 """testinfra: the host after the kit ran (packages, nothing left behind) and its findings (verdicts)."""
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -13,13 +14,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "results", "latest")
 
 
+def as_root(host):
+    """sudo where the connection is not root already (this machine may have no sudo at all)."""
+    return contextlib.nullcontext() if host.user().uid == 0 else host.sudo()
+
+
 def test_nginx_is_the_research_version(host):
     out = host.run("/usr/sbin/nginx -v")
     assert "nginx/1.22." in out.stderr
 
 
 def test_distribution_nginx_service_is_stopped_and_disabled(host):
-    with host.sudo():
+    with as_root(host):
         service = host.service("nginx")
         assert not service.is_running
         assert not service.is_enabled
@@ -32,7 +38,7 @@ def test_upstream_program_is_built(host):
 
 
 def test_nothing_of_the_lab_is_left_running(host):
-    with host.sudo():
+    with as_root(host):
         assert [p for p in host.process.filter(comm="nginx")] == []
         assert [p for p in host.process.filter(comm="upstream")] == []
         namespaces = host.run("ip netns list").stdout.split()
@@ -42,7 +48,7 @@ def test_nothing_of_the_lab_is_left_running(host):
 
 
 def test_sysctls_are_as_before(host):
-    with host.sudo():
+    with as_root(host):
         before = host.file("/var/tmp/npl-somaxconn-before").content_string.strip()
         assert host.run("cat /proc/sys/net/core/somaxconn").stdout.strip() == before
 
@@ -74,6 +80,9 @@ def test_verdicts_are_the_ones_recorded_for_this_kernel(host):
                       "and record them" % release)
     wanted = expected[matching[0]]
     rows = _verdicts(host)
-    changed = ["%s: expected %s, measured %s (%s)" % (cid, wanted[cid], rows[cid]["verdict"], rows[cid]["ours"])
-               for cid in sorted(wanted) if rows[cid]["verdict"] != wanted[cid]]
+    # A claim may list several verdicts where the measurement is known to depend on timing (emulated VMs).
+    allowed = {cid: v if isinstance(v, list) else [v] for cid, v in wanted.items()}
+    changed = ["%s: expected %s, measured %s (%s)" % (cid, " or ".join(allowed[cid]), rows[cid]["verdict"],
+                                                      rows[cid]["ours"])
+               for cid in sorted(allowed) if rows[cid]["verdict"] not in allowed[cid]]
     assert not changed, "Linux %s behaves differently: %s" % (release, "; ".join(changed))

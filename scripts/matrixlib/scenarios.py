@@ -16,6 +16,11 @@ def scenario(entry):
         "platforms": [{"name": entry["name"], "groups": ["lab"]}],
         "provisioner": {
             "name": "ansible",
+            "config_options": {"defaults": {
+                "roles_path": "${MOLECULE_PROJECT_DIRECTORY}/roles",
+                "library": "${MOLECULE_PROJECT_DIRECTORY}/library",
+                "module_utils": "${MOLECULE_PROJECT_DIRECTORY}/module_utils",
+                "interpreter_python": "auto_silent"}},
             "env": {"NPL_MATRIX_KERNEL": entry["name"]},
             "ansible_args": ["-e", "npl_results_dir=${MOLECULE_EPHEMERAL_DIRECTORY}/results"],
             "inventory": {"host_vars": {entry["name"]: {

@@ -101,3 +101,11 @@ def test_somaxconn_readings_use_the_value_at_listen_or_the_one_in_force(results)
     value_now, _ = ev.active_minus_somaxconn(results, "lab-somaxconn-8-after-listen", which="now")
     value_listen, _ = ev.active_minus_somaxconn(results, "lab-somaxconn-8-after-listen")
     assert value_listen == value_now - 4096 + 8
+
+
+def test_client_outcomes_of_a_case_cut_by_its_deadline_are_not_judged(results):
+    doc = copy.deepcopy(results["case1-ok-curl"])
+    for c in doc["clients"]:
+        c.update(status=None, error="case-deadline")
+    with pytest.raises(ev.Missing, match="hit its case deadline"):
+        ev.status_share({"case1-ok-curl": doc}, "case1-ok-curl", 200)

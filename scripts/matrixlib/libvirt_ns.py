@@ -2,6 +2,7 @@
 dnsmasq and every VM exist only there, and so does everything that talks to them."""
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -61,7 +62,7 @@ def wrapper_dir():
 def up(pool_dir):
     """Namespace, virtlogd, libvirtd and a dir storage pool; tears down a stale set first."""
     down()
-    os.makedirs(RUN, exist_ok=True)
+    wrapper_dir()
     _ip("netns", "add", NS)
     _ip("-n", NS, "link", "set", "lo", "up")
     subprocess.run(in_ns(["virtlogd", "-d", "-p", os.path.join(RUN, "virtlogd.pid")]), check=True)
@@ -107,8 +108,4 @@ def down():
                 pass
         time.sleep(0.5)
         _ip("netns", "delete", NS, check=False)
-    for pidfile in ("libvirtd.pid", "virtlogd.pid"):
-        try:
-            os.unlink(os.path.join(RUN, pidfile))
-        except OSError:
-            pass
+    shutil.rmtree(RUN, ignore_errors=True)  # wrapper, inventory, pid files

@@ -82,7 +82,8 @@ def lab_namespaces():
 
 
 def run_dir_entries():
-    return sorted(os.listdir(RUN_DIR)) if os.path.isdir(RUN_DIR) else []
+    """Case folders (npl-*) under the kit's run folder."""
+    return sorted(e for e in os.listdir(RUN_DIR) if e.startswith("npl-")) if os.path.isdir(RUN_DIR) else []
 
 
 def leftovers(expected_somaxconn):

@@ -26,6 +26,19 @@ def wait_until_running():
     return pid
 
 
+def sigkill_mid_case(args, host_somaxconn, while_running):
+    """Start a case, check it with while_running(), SIGKILL the module; return what is left after 20 s."""
+    proc = start_module(args)
+    try:
+        module = wait_until_running()
+        while_running()
+        os.kill(module, signal.SIGKILL)
+        return lab.wait_for_leftovers_to_go(host_somaxconn, seconds=20)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_success_leaves_nothing(host_somaxconn):
     result = lab.run_module({"case": "ok", "mode": "ok", "clients": 10})
     assert result.get("failed") is not True, result.get("msg")
@@ -33,15 +46,10 @@ def test_success_leaves_nothing(host_somaxconn):
 
 
 def test_sigkill_of_the_module_leaves_nothing(host_somaxconn):
-    proc = start_module(SLOW_CASE)
-    try:
-        module = wait_until_running()
+    def while_running():
         assert lab.lab_namespaces(), "the case's namespace should exist while it runs"
-        os.kill(module, signal.SIGKILL)
-        assert lab.wait_for_leftovers_to_go(host_somaxconn, seconds=20) == {}
-    finally:
-        proc.kill()
-        proc.wait()
+
+    assert sigkill_mid_case(SLOW_CASE, host_somaxconn, while_running) == {}
 
 
 def test_sigint_of_ansible_playbook_leaves_nothing(host_somaxconn):
@@ -83,16 +91,11 @@ def test_case_deadline_stops_clients_and_leaves_nothing(host_somaxconn):
 
 
 def test_host_isolation_restores_somaxconn_even_after_sigkill(host_somaxconn):
-    args = dict(SLOW_CASE, isolation="host", nginx_port=18080, somaxconn=64)
-    proc = start_module(args)
-    try:
-        module = wait_until_running()
+    def while_running():
         assert lab.somaxconn() == 64
-        os.kill(module, signal.SIGKILL)
-        assert lab.wait_for_leftovers_to_go(host_somaxconn, seconds=20) == {}
-    finally:
-        proc.kill()
-        proc.wait()
+
+    args = dict(SLOW_CASE, isolation="host", nginx_port=18080, somaxconn=64)
+    assert sigkill_mid_case(args, host_somaxconn, while_running) == {}
 
 
 def test_host_isolation_warns_loudly(host_somaxconn):

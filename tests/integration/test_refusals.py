@@ -1,6 +1,5 @@
 """Bad input is refused before anything changes, with a message that names the fix."""
 
-import os
 import subprocess
 import sys
 

@@ -8,7 +8,7 @@ import pytest
 from nginx_lab import claims as ev
 from nginx_lab.results_io import load_claims
 
-from .helpers import CLAIMS_FILE, DATA, ROOT, run_results
+from .helpers import CLAIMS_FILE, run_results
 
 
 @pytest.fixture(scope="module")

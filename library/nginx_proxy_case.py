@@ -164,6 +164,13 @@ options:
     description: Sampling interval of stub_status and nginx memory, in milliseconds.
     type: float
     default: 100
+  sampler_nice:
+    description:
+      - Nice value of the two sampling threads (-20..19). Below 0 they win the CPU over the load,
+        so a heavy client load on a slow or emulated host cannot starve the observer. 0 leaves them
+        at the priority of everything else.
+    type: int
+    default: -10
 author:
   - nginx-proxy-lab developers
 """

@@ -57,6 +57,8 @@ def validate(p):
     for key in ("proxy_timeout", "deadline", "unix_interval_ms", "stub_interval_ms"):
         if p[key] is not None and p[key] <= 0:
             errors.append("%s=%s must be positive" % (key, p[key]))
+    if not -20 <= p["sampler_nice"] <= 19:
+        errors.append("sampler_nice=%s is outside -20..19 (nice values): pick one in that range" % p["sampler_nice"])
     if p["request_body_bytes"] < 0:
         errors.append("request_body_bytes=%s must be 0 or more" % p["request_body_bytes"])
     if not 1 <= p["nginx_port"] <= 65535:
@@ -328,7 +330,7 @@ def _run_case(p, track):
     loadgen_pid, go, clients_path = _start_clients(p, t0, workdir, track)
     sampler = Sampler(t0, socket_path, nginx_pid, p["nginx_port"], p["stub_status_path"],
                       p["unix_interval_ms"] / 1000.0, p["stub_interval_ms"] / 1000.0,
-                      diag_factory=UnixListenerDiag)
+                      diag_factory=UnixListenerDiag, nice=p["sampler_nice"])
     sampler.start()
     time.sleep(p["settle_s"])
     clients_start = time.monotonic() - t0
@@ -356,7 +358,7 @@ def _run_case(p, track):
         records = [{"id": i, "start": None, "first_byte": None, "end": None, "status": None,
                     "error": "case-deadline", "bytes": 0, "complete": False} for i in range(p["clients"])]
     samples = sampler.data()
-    meta["sampler"] = {"unix_interval_s": p["unix_interval_ms"] / 1000.0,
+    meta["sampler"] = {"unix_interval_s": p["unix_interval_ms"] / 1000.0, "nice": p["sampler_nice"],
                        "stub_interval_s": p["stub_interval_ms"] / 1000.0,
                        "cpu_seconds": {k: round(v, 4) for k, v in sampler.cpu_seconds.items()},
                        "errors": sampler.errors}

@@ -16,11 +16,14 @@ from . import stub_status
 from .procnet import STATE_CODES, children_of, count_path_states, parse_status, read_file
 
 
-def _loop(stop, interval, tick):
-    """Call tick() every `interval` seconds on a fixed schedule until `stop` is set."""
+def _loop(stop, interval, tick, first_done=None):
+    """Call tick() every `interval` seconds on a fixed schedule until `stop` is set; set `first_done`
+    after the first tick."""
     next_at = time.monotonic()
     while not stop.is_set():
         tick()
+        if first_done is not None:
+            first_done.set()
         next_at += interval
         delay = next_at - time.monotonic()
         if delay < 0:
@@ -55,7 +58,8 @@ def body_temp_usage(pids, marker="client_body_temp"):
 
 class Sampler(object):
     def __init__(self, t0, socket_path, nginx_pid, port, stub_path="/stats",
-                 unix_interval=0.01, stub_interval=0.1, diag_factory=None, proc_net_unix="/proc/net/unix"):
+                 unix_interval=0.01, stub_interval=0.1, diag_factory=None, proc_net_unix="/proc/net/unix",
+                 nice=0):
         self.t0 = t0
         self.socket_path = socket_path
         self.nginx_pid = nginx_pid
@@ -65,8 +69,11 @@ class Sampler(object):
         self.stub_interval = stub_interval
         self.diag_factory = diag_factory
         self.proc_net_unix = proc_net_unix
+        self.nice = nice
         self._stop = threading.Event()
         self._threads = []
+        self._first_ticks = []
+        self._diag = None
         self.unix = {"t": [], "total": [], "states": {code: [] for code in STATE_CODES}, "queue_len": [], "backlog": []}
         self.stub = {"t": [], "error": []}
         self.stub.update({field: [] for field in stub_status.FIELDS})
@@ -82,11 +89,7 @@ class Sampler(object):
     # fast thread ---------------------------------------------------------
     def _fast(self):
         start_cpu = time.thread_time()
-        diag = None
-        try:
-            diag = self.diag_factory() if self.diag_factory else None
-        except Exception as exc:
-            self.errors.append("sock_diag unavailable: %s" % exc)
+        diag = self._diag
 
         def tick():
             text = read_file(self.proc_net_unix) or ""
@@ -108,7 +111,8 @@ class Sampler(object):
             u["backlog"].append(backlog)
 
         try:
-            _loop(self._stop, self.unix_interval, tick)
+            self._renice()
+            _loop(self._stop, self.unix_interval, tick, self._first_ticks[0])
         finally:
             if diag is not None:
                 diag.close()
@@ -156,16 +160,38 @@ class Sampler(object):
             self._stub_tick(t)
 
         try:
-            _loop(self._stop, self.stub_interval, tick)
+            self._renice()
+            _loop(self._stop, self.stub_interval, tick, self._first_ticks[1])
         finally:
             self.cpu_seconds["stub_memory"] = time.thread_time() - start_cpu
 
     # control -------------------------------------------------------------
-    def start(self):
+    def _renice(self):
+        """Give this sampling thread its own priority, so a heavy load (100 curl processes on an
+        emulated VM) cannot starve the observer."""
+        if self.nice:
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+            except OSError as exc:
+                self.errors.append("could not renice a sampler thread to %d: %s" % (self.nice, exc))
+
+    def start(self, first_tick_timeout=30.0):
+        """Start both threads; return once each has taken its first sample, so clients released
+        afterwards are observed from their start. sock_diag is opened here, before the clock runs:
+        importing pyroute2 takes a second of CPU on an emulated VM."""
+        try:
+            self._diag = self.diag_factory() if self.diag_factory else None
+        except Exception as exc:
+            self.errors.append("sock_diag unavailable: %s" % exc)
+        self._first_ticks = [threading.Event(), threading.Event()]
         for target in (self._fast, self._slow):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self._threads.append(thread)
+        deadline = time.monotonic() + first_tick_timeout
+        for name, event in zip(("unix", "stub_status"), self._first_ticks):
+            if not event.wait(max(0.0, deadline - time.monotonic())):
+                self.errors.append("the %s sampler took no sample within %.0f s" % (name, first_tick_timeout))
 
     def stop(self):
         self._stop.set()

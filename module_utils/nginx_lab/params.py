@@ -38,7 +38,7 @@ ARGUMENT_SPEC = dict(
     strace=dict(type="str", default="none", choices=["none", "startup", "workers"]),
     unix_interval_ms=dict(type="float", default=10),
     stub_interval_ms=dict(type="float", default=100),
-    sampler_nice=dict(type="int", default=-10),
+    sampler_nice=dict(type="int", default=0),
 )
 
 

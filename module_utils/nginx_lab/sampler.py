@@ -167,8 +167,8 @@ class Sampler(object):
 
     # control -------------------------------------------------------------
     def _renice(self):
-        """Give this sampling thread its own priority, so a heavy load (100 curl processes on an
-        emulated VM) cannot starve the observer."""
+        """Give this sampling thread its own priority (sampler_nice): below 0 it keeps sampling under a
+        heavy load, at the cost of CPU time nginx would have had."""
         if self.nice:
             try:
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)

@@ -105,7 +105,7 @@ def _proxy_timeout(doc):
     return 60.0 if params["nginx_default_timeouts"] else float(params["proxy_timeout"])
 
 
-def ended_at_timeout(results, case, tolerance_s=0.5):
+def ended_at_timeout(results, case, tolerance_s=1.0):
     """Share of the case's clients whose request nginx ended at the proxy timeout: its access log's
     $upstream_response_time lies in [timeout, timeout + tolerance_s]. nginx's own clock, so a slow
     (emulated) host's client-side overhead does not count; clients without a log line count as not."""

@@ -294,10 +294,10 @@ def refused(results, case):
                         "clients": doc["summary"]["clients"]["status_counts"]}
 
 
-MEASURES = {f.__name__: f for f in (state_matches_queue, state_share, status_share, ended_at_timeout, clients_held_for_timeout,
-                                    active_formula,
-                                    active_over_limit, active_minus_somaxconn, active_rise, release_delay,
-                                    memory_growth, listen_ratio, request_sequence, queue_over_somaxconn, refused)}
+MEASURES = {f.__name__: f for f in (state_matches_queue, state_share, status_share, ended_at_timeout,
+                                    clients_held_for_timeout, active_formula, active_over_limit,
+                                    active_minus_somaxconn, active_rise, release_delay, memory_growth, listen_ratio,
+                                    request_sequence, queue_over_somaxconn, refused)}
 
 
 # verdicts ------------------------------------------------------------------

@@ -177,8 +177,8 @@ class Sampler(object):
 
     def start(self, first_tick_timeout=30.0):
         """Start both threads; return once each has taken its first sample, so clients released
-        afterwards are observed from their start. sock_diag is opened here, before the clock runs:
-        importing pyroute2 takes a second of CPU on an emulated VM."""
+        afterwards are observed from their start. sock_diag is opened here, before the threads: inside
+        the fast thread, importing pyroute2 (1-3 s of CPU on an emulated VM) delayed its first sample."""
         try:
             self._diag = self.diag_factory() if self.diag_factory else None
         except Exception as exc:

@@ -64,11 +64,13 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.nginx_lab import verdicts
 
+ARGUMENT_SPEC = dict(
+    run_dir=dict(type="path", required=True),
+    claims_file=dict(type="path", required=True))
+
 
 def main():
-    module = AnsibleModule(argument_spec=dict(run_dir=dict(type="path", required=True),
-                                              claims_file=dict(type="path", required=True)),
-                           supports_check_mode=False)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=False)
     started = time.monotonic()
     try:
         doc = verdicts.write(module.params["run_dir"], module.params["claims_file"])

@@ -168,10 +168,15 @@ options:
     description:
       - Nice value of the two sampling threads (-20..19). 0, the default, leaves them at the priority
         of nginx and the upstream. Below 0 they sample steadily on an overloaded host, but they take
-        the CPU from nginx while they do: on a 2-CPU TCG VM at -10, nginx needed up to 1.2 s for
-        case 1's requests instead of 0.03 s.
+        the CPU from nginx while they do (on a 2-CPU TCG VM at -10, nginx needed up to 1.2 s for
+        case 1's requests instead of 0.03 s).
     type: int
     default: 0
+  run_id:
+    description:
+      - The run this case belongs to. When set, the case refuses to start unless that run holds the host
+        (module M(nginx_lab_lock)), and stamps the lock with the time by which it will have ended.
+    type: str
 author:
   - nginx-proxy-lab developers
 """
@@ -211,6 +216,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.nginx_lab import case as lab_case
+from ansible.module_utils.nginx_lab import hostlock
 from ansible.module_utils.nginx_lab.params import ARGUMENT_SPEC, complete
 
 
@@ -220,9 +226,11 @@ def summary_line(result):
     states = " ".join("%s:%s%%" % (code, pct) for code, pct in s["unix_states_pct"].items() if pct)
     outcomes = " ".join("%s×%d" % (k, v) for k, v in s["clients"]["status_counts"].items())
     lat = s["clients"]["latency_s"]
-    return "%s [%s] states %s | queue peak %s backlog %s | active peak %s | clients %s | latency median %ss max %ss" % (
+    validity = result["meta"].get("validity") or {}
+    invalid = "" if validity.get("valid", True) else " | INVALID: " + "; ".join(validity.get("problems", []))
+    return "%s [%s] states %s | queue peak %s backlog %s | active peak %s | clients %s | latency median %ss max %ss%s" % (
         result["meta"]["case"], result["meta"]["kernel"], states or "-", s["queue_len_peak"], s["backlog"],
-        s["active_peak"], outcomes, lat["median"], lat["max"])
+        s["active_peak"], outcomes, lat["median"], lat["max"], invalid)
 
 
 def main():
@@ -235,8 +243,13 @@ def main():
             module.fail_json(msg="; ".join(errors), elapsed=0.0)
         module.exit_json(changed=False, elapsed=0.0)
     try:
+        if params["run_id"]:
+            errors = lab_case.validate(params)
+            if errors:
+                raise lab_case.CaseError("; ".join(errors))
+            hostlock.stamp(params["run_id"], params["deadline"] + params["settle_s"] + params["tail_s"] + 60)
         result = lab_case.run(params)
-    except lab_case.CaseError as exc:
+    except (lab_case.CaseError, hostlock.Held) as exc:
         module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
     for warning in result["meta"]["warnings"]:
         module.warn(warning)

@@ -4,6 +4,8 @@ import os
 import re
 import subprocess
 
+from . import params
+
 # The access log carries $request_time and $upstream_response_time (GoAccess: %T and %^).
 ACCESS_LOG_FORMAT = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
@@ -12,14 +14,36 @@ ACCESS_LOG_FORMAT = (
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
+class UnsafeValue(ValueError):
+    """A value that could become more than one token of nginx.conf."""
+
+
+def _token(key, value):
+    """`value` as one nginx.conf token: it must match the option's grammar (params.GRAMMARS) or be a path the
+    case made; anything else raises, so a value can never close a directive or open a block."""
+    text = str(value)
+    if key in params.GRAMMARS:
+        ok = params.matches(key, text)
+    else:
+        ok = re.fullmatch(r"[A-Za-z0-9._/:-]+", text) is not None
+    if not ok:
+        raise UnsafeValue("%s=%r cannot go into nginx.conf (%s)" % (key, text, params.GRAMMARS.get(key, ("", "a plain path"))[1]))
+    return text
+
+
 def render(p, prefix, socket_path):
-    """nginx.conf text for case parameters `p` (the module's params), rooted at `prefix`."""
+    """nginx.conf text for case parameters `p` (the module's params), rooted at `prefix`.
+
+    Numbers are formatted as numbers and every string goes through _token(), so the text has
+    exactly the directives written here whatever the parameters hold."""
+    prefix = _token("prefix", prefix)
+    socket_path = _token("socket_path", socket_path)
     main = [
         "daemon off;",
         "master_process on;",
         "worker_processes %d;" % p["worker_processes"],
         "pid %s;" % os.path.join(prefix, "nginx.pid"),
-        "error_log %s %s;" % (os.path.join(prefix, "error.log"), p["error_log_level"]),
+        "error_log %s %s;" % (os.path.join(prefix, "error.log"), _token("error_log_level", p["error_log_level"])),
     ]
     if p.get("worker_rlimit_nofile"):
         main.append("worker_rlimit_nofile %d;" % p["worker_rlimit_nofile"])
@@ -31,9 +55,9 @@ def render(p, prefix, socket_path):
     for name in TEMP_DIRS:
         http.append("%s_temp_path %s;" % (name, os.path.join(prefix, name + "_temp")))
     if p.get("client_max_body_size"):
-        http.append("client_max_body_size %s;" % p["client_max_body_size"])
+        http.append("client_max_body_size %s;" % _token("client_max_body_size", p["client_max_body_size"]))
     if p.get("client_body_buffer_size"):
-        http.append("client_body_buffer_size %s;" % p["client_body_buffer_size"])
+        http.append("client_body_buffer_size %s;" % _token("client_body_buffer_size", p["client_body_buffer_size"]))
     http.append("upstream lab_upstream {\n        server unix:%s;\n    }" % socket_path)
 
     proxy = ["proxy_pass http://lab_upstream;", "proxy_buffering %s;" % ("on" if p["proxy_buffering"] else "off")]
@@ -44,7 +68,8 @@ def render(p, prefix, socket_path):
     # More proxy_pass locations, for the listen()-per-proxy_pass claim (R12).
     for i in range(2, p["proxy_locations"] + 1):
         locations.append("location /p%d/ {\n            %s\n        }" % (i, "\n            ".join(proxy)))
-    locations.append("location = %s {\n            stub_status;\n            access_log off;\n        }" % p["stub_status_path"])
+    locations.append("location = %s {\n            stub_status;\n            access_log off;\n        }"
+                     % _token("stub_status_path", p["stub_status_path"]))
     listen = "listen 127.0.0.1:%d%s;" % (p["nginx_port"], " backlog=%d" % p["nginx_backlog"] if p.get("nginx_backlog") else "")
     server = "server {\n        %s\n        %s\n    }" % (listen, "\n        ".join(locations))
     http.append(server)

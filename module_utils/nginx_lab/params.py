@@ -1,6 +1,15 @@
-"""The case runner's parameters: the module's argument spec, and complete parameter sets for scripts and tests."""
+"""The case runner's parameters: the module's argument spec with the bounds and grammar of every option.
+
+This is the single source of what a valid case is. The module (library/nginx_proxy_case.py) validates
+with it on the target; the validate play runs the same checks (library/nginx_lab_validate.py) for every
+selected case before any host is provisioned. `check()` needs nothing but the parameters;
+`check_host()` compares what a case will need with what the host has.
+"""
+
+import re
 
 MODES = ("ok", "no-accept", "no-read", "no-write", "no-close")
+INT_MAX = 2 ** 31 - 1
 
 ARGUMENT_SPEC = dict(
     case=dict(type="str", required=True),
@@ -39,7 +48,103 @@ ARGUMENT_SPEC = dict(
     unix_interval_ms=dict(type="float", default=10),
     stub_interval_ms=dict(type="float", default=100),
     sampler_nice=dict(type="int", default=0),
+    run_id=dict(type="str"),
 )
+
+# Inclusive (min, max) of every number. Where the kernel or the host sets the real limit (somaxconn,
+# open files, memory), check_host() and the module's own checks add it.
+BOUNDS = {
+    "somaxconn": (1, INT_MAX),
+    "somaxconn_after_listen": (1, INT_MAX),
+    "upstream_backlog": (1, INT_MAX),
+    "nginx_port": (1, 65535),
+    "nginx_backlog": (1, INT_MAX),
+    "worker_processes": (1, 64),
+    "worker_connections": (1, 1048576),
+    "worker_rlimit_nofile": (1, 1048576),
+    "keepalive_timeout": (0, 86400),
+    # nginx counts timeouts in ms; below 0.1 s a case is over before a 10 ms sampler sees it.
+    "proxy_timeout": (0.1, 3600),
+    "proxy_locations": (1, 100),
+    "clients": (1, 100000),
+    # The load generator holds one copy of the body in memory (python) or writes it once (curl).
+    "request_body_bytes": (0, 1 << 30),
+    "client_timeout": (0.1, 86400),
+    "deadline": (1, 86400),
+    "settle_s": (0, 60),
+    "tail_s": (0, 60),
+    "unix_interval_ms": (1, 10000),
+    "stub_interval_ms": (10, 60000),
+    "sampler_nice": (-20, 19),
+}
+
+# Every string that reaches nginx.conf, an HTTP request line or a file name: (pattern, what it is, example).
+# The patterns admit no white space, quote, semicolon or brace, so no value can become a directive.
+NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+URI_PATH = r"/[A-Za-z0-9._~%/-]{0,254}"
+NGINX_SIZE = r"[0-9]{1,12}[kKmMgG]?"
+GRAMMARS = {
+    "run_id": (NAME, "a run id of letters, digits, '.', '_' and '-'", "20261122T040000Z-a1b2c3"),
+    "case": (NAME, "a name of letters, digits, '.', '_' and '-' that starts with a letter or digit", "case2-no-accept"),
+    "stub_status_path": (URI_PATH, "a URI path of letters, digits and . _ ~ %% / -", "/stats"),
+    "request_path": (URI_PATH + r"(\?[A-Za-z0-9._~%&=-]{0,254})?",
+                     "a URI path of letters, digits and . _ ~ %% / -, with an optional ?query", "/"),
+    "client_max_body_size": (NGINX_SIZE, "an nginx size: digits with an optional k, m or g", "2m"),
+    "client_body_buffer_size": (NGINX_SIZE, "an nginx size: digits with an optional k, m or g", "16k"),
+}
+
+# Descriptors the load generator needs beyond one per client (loadgen.raise_nofile).
+LOADGEN_SPARE_FDS = 256
+# Memory the asyncio load generator uses per client, measured: 10,000 clients peaked at 116 MB (README).
+LOADGEN_BYTES_PER_CLIENT = 12 * 1024
+
+
+def matches(key, value):
+    """True when string option `key` has a value of its grammar (a key without a grammar always matches)."""
+    if key not in GRAMMARS or value is None:
+        return True
+    return isinstance(value, str) and re.fullmatch(GRAMMARS[key][0], value) is not None
+
+
+def check(p):
+    """Every reason the parameters `p` (types already checked) are not a case that can run as designed."""
+    errors = []
+    for key, (low, high) in BOUNDS.items():
+        value = p.get(key)
+        if value is not None and not low <= value <= high:
+            errors.append("%s=%s is outside %s..%s: pick a value in that range" % (key, value, low, high))
+    for key, (_, what, example) in GRAMMARS.items():
+        if not matches(key, p.get(key)):
+            errors.append("%s=%r is not %s (e.g. %s); nothing else may reach nginx.conf or a file name"
+                          % (key, p.get(key), what.replace("%%", "%"), example))
+    if p.get("request_path") is not None and p.get("stub_status_path") is not None \
+            and p["request_path"].split("?")[0] == p["stub_status_path"]:
+        errors.append("request_path %s is the stub_status location: the clients would get the status page, not the "
+                      "upstream; pick another request_path or stub_status_path" % p["request_path"])
+    return errors
+
+
+def needs(p):
+    """What the case will need of its host: open files of the load generator, and memory in bytes."""
+    clients = p.get("clients") or 0
+    body = p.get("request_body_bytes") or 0
+    return {"nofile": clients + LOADGEN_SPARE_FDS, "memory_bytes": body + clients * LOADGEN_BYTES_PER_CLIENT}
+
+
+def check_host(p, hard_nofile, mem_available_bytes):
+    """Reasons the host cannot give the case what it needs (hard RLIMIT_NOFILE, MemAvailable)."""
+    errors = []
+    need = needs(p)
+    if hard_nofile is not None and need["nofile"] > hard_nofile:
+        errors.append("clients=%s needs %d open files in the load generator but this host's hard limit is %d: run "
+                      "at most %d clients, or raise the hard limit (ulimit -Hn, LimitNOFILE=)"
+                      % (p["clients"], need["nofile"], hard_nofile, hard_nofile - LOADGEN_SPARE_FDS))
+    if mem_available_bytes is not None and need["memory_bytes"] > mem_available_bytes:
+        errors.append("clients=%s with request_body_bytes=%s need about %d MB of memory but this host has %d MB "
+                      "available: send smaller bodies or fewer clients"
+                      % (p.get("clients"), p.get("request_body_bytes"), need["memory_bytes"] >> 20,
+                         mem_available_bytes >> 20))
+    return errors
 
 
 def complete(params):

@@ -94,3 +94,11 @@ def children_of(pid, table=None):
     """PIDs whose parent is `pid` (found by scanning /proc/*/stat, which every kernel has)."""
     table = process_table() if table is None else table
     return sorted(p for p, (_, state, ppid, _) in table.items() if ppid == pid and state != "Z")
+
+
+def mem_available_bytes(meminfo="/proc/meminfo"):
+    """MemAvailable of /proc/meminfo in bytes, or None where the kernel does not give it."""
+    for line in (read_file(meminfo) or "").splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return None

@@ -32,8 +32,9 @@ def run_module(args, check=False, timeout=300):
     return doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
-def playbook(*args, timeout=900, **kwargs):
-    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "run_cases.yml"] + list(args)
+def playbook(*args, timeout=900, playbook_file="run_cases.yml", **kwargs):
+    """ansible-playbook run_cases.yml (or `playbook_file`; None when the first argument names the playbook)."""
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook")] + ([playbook_file] if playbook_file else []) + list(args)
     return subprocess.run(cmd, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout, **kwargs)
 
 

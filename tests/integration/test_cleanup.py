@@ -73,8 +73,8 @@ def test_sigint_of_ansible_playbook_leaves_nothing(host_somaxconn):
 
 
 def test_failure_inside_the_case_leaves_nothing(host_somaxconn):
-    # nginx rejects this size after the namespace and the upstream exist.
-    result = lab.run_module({"case": "bad-conf", "mode": "ok", "clients": 1, "client_max_body_size": "lots"})
+    # A size of the right grammar that nginx rejects (too large), after the namespace and the upstream exist.
+    result = lab.run_module({"case": "bad-conf", "mode": "ok", "clients": 1, "client_max_body_size": "99999999999g"})
     assert result.get("failed") is True
     assert "nginx rejected the case's configuration" in result["msg"]
     assert lab.leftovers(host_somaxconn) == {}

@@ -1,0 +1,102 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module: check every selected case's parameters before anything is provisioned or run."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: nginx_lab_validate
+short_description: Refuse bad case parameters before any host changes
+description:
+  - Checks the parameters of every selected case with the same code the M(nginx_proxy_case) module runs
+    before a case starts, so a bad value is refused before provisioning, not half way through a run.
+  - Checks option names, types and choices against the module's argument spec, numbers against their
+    bounds, strings against their grammar (URI paths, nginx sizes, names), the kernel's somaxconn
+    ceiling, and what each case needs of this host (open files, memory) against what it has.
+  - Reads only; changes nothing. Supports check mode.
+options:
+  cases:
+    description:
+      - The cases to check, by name; each value is the parameter set the case module would get
+        (without C(case), which is the key).
+    type: dict
+    required: true
+  host_checks:
+    description: Also compare what each case needs (open files, memory) with this host's limits.
+    type: bool
+    default: true
+author:
+  - nginx-proxy-lab developers
+"""
+
+EXAMPLES = r"""
+- name: Check two cases before provisioning
+  nginx_lab_validate:
+    cases:
+      case2-no-accept: {mode: no-accept, clients: 100}
+      lab-single-request: {mode: no-accept, clients: 1}
+"""
+
+RETURN = r"""
+checked:
+  description: Names of the cases checked.
+  returned: always
+  type: list
+  elements: str
+errors:
+  description: Every reason for refusal, each prefixed with its case's name (empty when all are fine).
+  returned: always
+  type: list
+  elements: str
+elapsed:
+  description: Seconds the checks took.
+  returned: always
+  type: float
+"""
+
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.nginx_lab import case as lab_case
+from ansible.module_utils.nginx_lab import params as lab_params
+
+ARGUMENT_SPEC = dict(cases=dict(type="dict", required=True), host_checks=dict(type="bool", default=True))
+
+
+def check_case(name, values, host_checks):
+    """Reasons to refuse case `name` with parameter set `values`."""
+    if not re.fullmatch(lab_params.NAME, str(name)):
+        return ["%r is not a safe case name (letters, digits, '.', '_' and '-', starting with a letter or digit): "
+                "rename it in the catalogue" % name]
+    if not isinstance(values, dict):
+        return ["its parameters must be a mapping, got %s" % type(values).__name__]
+    validated = ArgumentSpecValidator(lab_params.ARGUMENT_SPEC).validate(dict(values, case=name))
+    errors = [str(e) for e in validated.errors]
+    if errors:
+        return errors
+    p = lab_params.complete(validated.validated_parameters)
+    if host_checks:
+        return lab_case.validate_params(p)
+    return lab_params.check(p)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    started = time.monotonic()
+    errors = []
+    for name, values in module.params["cases"].items():
+        errors += ["%s: %s" % (name, e) for e in check_case(name, values, module.params["host_checks"])]
+    out = dict(changed=False, checked=sorted(module.params["cases"]), errors=errors,
+               elapsed=round(time.monotonic() - started, 3))
+    if errors:
+        module.fail_json(msg="refused before anything changed: " + " | ".join(errors), **out)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()

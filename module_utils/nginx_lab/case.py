@@ -2,27 +2,24 @@
 
 import binascii
 import datetime
-import json
 import os
 import platform
+import resource
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import time
-import traceback
 
-from . import KIT_VERSION, SCHEMA_VERSION, loadgen, netns, nginx_conf, strace
-from .guardian import CaseError, keep_only_fds, run_supervised
-from .procnet import children_of, read_file
+from . import KIT_VERSION, SCHEMA_VERSION, clientrun, netns, nginx_conf, params, tracing, validity
+from .guardian import CaseError, run_supervised
+from .procnet import children_of, mem_available_bytes, read_file
 from .sampler import Sampler
 from .sockdiag import UnixListenerDiag
 from .summary import summarize
 
-from .params import MODES  # noqa: F401  (re-exported for the module)
 RUN_DIR = "/run/nginx-proxy-lab"
-INT_MAX = 2 ** 31 - 1
+INT_MAX = params.INT_MAX
 SOMAXCONN = "/proc/sys/net/core/somaxconn"
 
 
@@ -39,30 +36,33 @@ def kernel_somaxconn_max(release):
     return INT_MAX if (major, minor) >= (5, 5) else 65535
 
 
+def host_limits():
+    """(hard RLIMIT_NOFILE or None when unlimited, MemAvailable in bytes or None) of this host."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return (None if hard == resource.RLIM_INFINITY else hard), mem_available_bytes()
+
+
+def validate_params(p):
+    """Reasons to refuse `p` that need no provisioned host: bounds, grammars, the kernel's somaxconn
+    ceiling, and what the case needs of this host's open files and memory."""
+    errors = params.check(p)
+    limit = kernel_somaxconn_max(platform.release())
+    for key in ("somaxconn", "somaxconn_after_listen"):
+        value = p.get(key)
+        if value is not None and 1 <= value and value > limit:
+            errors.append("%s=%s is outside 1..%d (the largest this kernel %s honours): pick a value in that range"
+                          % (key, value, limit, platform.release()))
+    errors += params.check_host(p, *host_limits())
+    return errors
+
+
 def validate(p):
     """Every reason to refuse `p` before anything changes; an empty list when it is fine."""
     errors = []
     if os.geteuid() != 0:
         errors.append("the case runner needs root (network namespaces, sysctl): run ansible-playbook with "
                       "sudo, or set become: true for this host")
-    limit = kernel_somaxconn_max(platform.release())
-    for key in ("somaxconn", "somaxconn_after_listen"):
-        value = p.get(key)
-        if value is not None and not 1 <= value <= limit:
-            errors.append("%s=%s is outside 1..%d (the largest this kernel %s honours): pick a value in that range"
-                          % (key, value, limit, platform.release()))
-    for key in ("worker_connections", "worker_processes", "clients", "upstream_backlog", "proxy_locations"):
-        if p[key] < 1:
-            errors.append("%s=%s must be at least 1" % (key, p[key]))
-    for key in ("proxy_timeout", "deadline", "unix_interval_ms", "stub_interval_ms"):
-        if p[key] is not None and p[key] <= 0:
-            errors.append("%s=%s must be positive" % (key, p[key]))
-    if not -20 <= p["sampler_nice"] <= 19:
-        errors.append("sampler_nice=%s is outside -20..19 (nice values): pick one in that range" % p["sampler_nice"])
-    if p["request_body_bytes"] < 0:
-        errors.append("request_body_bytes=%s must be 0 or more" % p["request_body_bytes"])
-    if not 1 <= p["nginx_port"] <= 65535:
-        errors.append("nginx_port=%s is not a TCP port" % p["nginx_port"])
+    errors += validate_params(p)
     if not os.access(p["nginx_binary"], os.X_OK):
         errors.append("nginx binary %s is missing: provision the host first (run_cases.yml does, or "
                       "playbooks/provision.yml)" % p["nginx_binary"])
@@ -107,63 +107,6 @@ def _wait_line(proc, seconds):
     return proc.stdout.readline().strip() if ready else None
 
 
-def _nginx_master(launcher, traced):
-    """PID of the nginx master: the launched process, or under strace, the tracer's child."""
-    if not traced:
-        return launcher.pid
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and launcher.poll() is None:
-        kids = children_of(launcher.pid)
-        if kids:
-            return kids[0]
-        time.sleep(0.01)
-    raise CaseError("nginx did not start under strace: %s" % (launcher.stderr.read() if launcher.poll() is not None
-                                                               else "no child after 10 s"))
-
-
-def _tracer_pid(pid):
-    for line in (read_file("/proc/%d/status" % pid) or "").splitlines():
-        if line.startswith("TracerPid:"):
-            return int(line.split()[1])
-    return 0
-
-
-def _trace_workers(master, path, track):
-    """Attach strace to every nginx worker; returns the strace process once all are traced."""
-    workers = children_of(master)
-    cmd = ["strace", "-f", "-tt", "-qq", "-o", path, "-e", "trace=" + strace.TRACED]
-    for pid in workers:
-        cmd += ["-p", str(pid)]
-    tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                              text=True, start_new_session=True)
-    track("pgids", tracer.pid)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if tracer.poll() is not None:
-            raise CaseError("strace could not attach to the nginx workers: %s" % tracer.stderr.read().strip())
-        if all(_tracer_pid(pid) == tracer.pid for pid in workers):
-            return tracer
-        time.sleep(0.01)
-    raise CaseError("strace did not attach to the nginx workers within 10 s")
-
-
-def _finish_strace(tracer, launcher, path):
-    """Detach strace (workers mode) and reduce its output; under `startup` nginx keeps running."""
-    if tracer is not None:
-        tracer.send_signal(signal.SIGTERM)
-        try:
-            tracer.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-    else:
-        time.sleep(0.2)  # let the tracer write what it has
-    text = read_file(path) or ""
-    out = strace.summarize(text)
-    out["mode"] = "workers" if tracer is not None else "startup"
-    out["lines"] = len(text.splitlines())
-    return out
-
-
 def _wait_nginx(proc, master, port, workers, seconds):
     deadline = time.monotonic() + seconds
     last = None
@@ -180,50 +123,6 @@ def _wait_nginx(proc, master, port, workers, seconds):
             last = exc
         time.sleep(0.02)
     return "nginx did not listen on 127.0.0.1:%d within %ss (%s)" % (port, seconds, last)
-
-
-def _start_clients(p, t0, workdir, track):
-    """Fork the load generator; it starts its clients when the returned pipe gets a byte."""
-    go_r, go_w = os.pipe()
-    out_path = os.path.join(workdir, "clients.json")
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            keep_only_fds(go_r)
-            os.setsid()
-            os.read(go_r, 1)
-            kwargs = dict(method=p["request_method"], path=p["request_path"], body_bytes=p["request_body_bytes"],
-                          timeout=p["client_timeout"], t0=t0)
-            if p["client_mode"] == "curl":
-                records, stats = loadgen.run_curl("127.0.0.1", p["nginx_port"], p["clients"], workdir=workdir,
-                                                  **kwargs)
-            else:
-                records, stats = loadgen.run_python("127.0.0.1", p["nginx_port"], p["clients"], **kwargs)
-            out = {"records": records, "stats": stats}
-            code = 0
-        except BaseException:
-            out = {"error": traceback.format_exc()}
-        try:
-            with open(out_path + ".tmp", "w") as handle:
-                json.dump(out, handle)
-            os.rename(out_path + ".tmp", out_path)
-        finally:
-            os._exit(code)
-    track("pgids", pid)
-    os.close(go_r)
-    return pid, go_w, out_path
-
-
-def _wait_child(pid, seconds):
-    """waitpid with a deadline; True if the child ended."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _log_lines(path, limit=20000):
@@ -249,128 +148,162 @@ def run(p):
     return doc
 
 
+class _Case(object):
+    """The phases of one case, in the worker process; `track` tells the guardian what to remove afterwards."""
+
+    def __init__(self, p, track):
+        self.p = p
+        self.track = track
+        self.warnings = []
+        self.tag = "npl-" + binascii.hexlify(os.urandom(4)).decode()
+        self.workdir = os.path.join(RUN_DIR, self.tag)
+        self.socket_path = os.path.join(self.workdir, "upstream.sock")
+        self.strace_path = os.path.join(self.workdir, "strace.txt")
+        self.meta = {
+            "kit_version": KIT_VERSION, "case": p["case"], "host": socket.gethostname(), "kernel": platform.release(),
+            "nginx_version": nginx_conf.version(p["nginx_binary"]), "isolation": p["isolation"],
+            "netns": self.tag if p["isolation"] == "netns" else None, "socket_path": self.socket_path,
+            "params": {k: v for k, v in sorted(p.items())}, "started_at": _now_iso(),
+        }
+
+    def isolate(self):
+        """The case's folder, and its own network namespace (or the host's stack, loudly), with its somaxconn."""
+        p = self.p
+        if p["isolation"] == "host":
+            self.warnings.append("isolation=host: nginx, the upstream and net.core.somaxconn=%s act on this host's "
+                                 "own network stack; use it only on a disposable VM" % p["somaxconn"])
+        os.makedirs(RUN_DIR, exist_ok=True)
+        self.track("paths", self.workdir)
+        os.makedirs(self.workdir)
+        os.chmod(self.workdir, 0o755)
+        if p["isolation"] == "netns":
+            self.track("netns", self.tag)
+            netns.create(self.tag)
+            netns.enter(self.tag)
+        else:
+            self.track("sysctls", ["net.core.somaxconn", _read_somaxconn()])
+        _write_somaxconn(p["somaxconn"])
+
+    def start_upstream(self):
+        p = self.p
+        cmd = [p["upstream_binary"], "--mode", p["mode"], "--unix", self.socket_path, "--backlog",
+               str(p["upstream_backlog"])]
+        if p["upstream_content_length"]:
+            cmd.append("--content-length")
+        self.upstream = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                         text=True, start_new_session=True)
+        self.track("pgids", self.upstream.pid)
+        ready = _wait_line(self.upstream, 5.0)
+        if not ready or not ready.startswith("ready"):
+            raise CaseError("the upstream did not start: %s" % (
+                self.upstream.stderr.read() if self.upstream.poll() is not None else "no ready line within 5 s"))
+        self.meta["somaxconn_at_listen"] = _read_somaxconn()
+
+    def start_nginx(self):
+        p = self.p
+        conf_path = os.path.join(self.workdir, "nginx.conf")
+        try:
+            text = nginx_conf.render(p, self.workdir, self.socket_path)
+        except nginx_conf.UnsafeValue as exc:
+            raise CaseError(str(exc))
+        with open(conf_path, "w") as handle:
+            handle.write(text)
+        ok, output = nginx_conf.test_config(p["nginx_binary"], self.workdir, conf_path)
+        if not ok:
+            raise CaseError("nginx rejected the case's configuration: %s" % output)
+        cmd = [p["nginx_binary"], "-p", self.workdir, "-c", conf_path, "-e", os.path.join(self.workdir, "error.log")]
+        if p["strace"] == "startup":
+            cmd = tracing.startup_command(cmd, self.strace_path)
+        self.launcher = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                         stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+        self.track("pgids", self.launcher.pid)
+        self.master = tracing.nginx_master(self.launcher, p["strace"] == "startup")
+        failure = _wait_nginx(self.launcher, self.master, p["nginx_port"], p["worker_processes"], 10.0)
+        if failure:
+            raise CaseError("%s; error log: %s" % (
+                failure, " | ".join(_log_lines(os.path.join(self.workdir, "error.log"))[-5:])))
+        self.workers_start = children_of(self.master)
+        # Lowered after both listeners exist: the kernel read somaxconn at listen() time.
+        if p.get("somaxconn_after_listen") is not None:
+            _write_somaxconn(p["somaxconn_after_listen"])
+        self.meta["sysctls"] = {"net.core.somaxconn": _read_somaxconn()}
+        self.meta["somaxconn"] = self.meta["sysctls"]["net.core.somaxconn"]
+        self.tracer = tracing.trace_workers(self.master, self.strace_path, self.track) if p["strace"] == "workers" \
+            else None
+        # Only the case's requests in the access log: drop the readiness probes (nginx appends, so truncating is safe).
+        open(os.path.join(self.workdir, "access.log"), "w").close()
+
+    def client_phase(self):
+        """Samplers first, then the clients; the case deadline stops clients that are still running."""
+        p = self.p
+        self.t0 = time.monotonic()
+        self.meta["t0_wall"] = _now_iso()
+        loadgen_pid, go, clients_path = clientrun.start(p, self.t0, self.workdir, self.track)
+        self.sampler = Sampler(self.t0, self.socket_path, self.master, p["nginx_port"], p["stub_status_path"],
+                               p["unix_interval_ms"] / 1000.0, p["stub_interval_ms"] / 1000.0,
+                               diag_factory=UnixListenerDiag, nice=p["sampler_nice"])
+        self.sampler.start()
+        time.sleep(p["settle_s"])
+        clients_start = time.monotonic() - self.t0
+        os.write(go, b"g")
+        os.close(go)
+        ended = clientrun.wait(loadgen_pid, p["deadline"])
+        clients_end = time.monotonic() - self.t0
+        self.observed = self.observe()
+        if not ended:
+            kept = clientrun.stop(loadgen_pid)
+            self.warnings.append("case deadline of %ss passed with clients still running; they were stopped%s"
+                                 % (p["deadline"], "" if kept else " and their records lost (the load generator "
+                                    "did not answer SIGTERM)"))
+        self.records, self.meta["loadgen"] = clientrun.collect(clients_path, p["clients"])
+        self.meta["clients_window"] = [round(clients_start, 6), round(clients_end, 6)]
+        time.sleep(p["tail_s"])
+        self.sampler.stop()
+        if p["strace"] != "none":
+            self.meta["strace"] = tracing.finish(self.tracer, self.strace_path)
+
+    def observe(self):
+        """The case's processes when the clients ended (or the deadline came)."""
+        exit_status = self.upstream.poll()
+        return {"mode": self.p["mode"], "upstream_alive": exit_status is None, "upstream_exit": exit_status,
+                "master_alive": _alive(self.master), "workers_start": self.workers_start,
+                "workers_end": [pid for pid in children_of(self.master) if _alive(pid)]}
+
+    def result(self):
+        p = self.p
+        samples = self.sampler.data()
+        self.meta["sampler"] = {"unix_interval_s": p["unix_interval_ms"] / 1000.0, "nice": p["sampler_nice"],
+                                "stub_interval_s": p["stub_interval_ms"] / 1000.0,
+                                "cpu_seconds": {k: round(v, 4) for k, v in self.sampler.cpu_seconds.items()},
+                                "errors": self.sampler.errors}
+        self.meta["validity"] = validity.assess(self.observed, samples, self.meta["clients_window"],
+                                                self.meta["sampler"]["unix_interval_s"],
+                                                self.meta["sampler"]["stub_interval_s"])
+        for problem in self.meta["validity"]["problems"]:
+            self.warnings.append("the case did not run as designed, its claims are INCONCLUSIVE: " + problem)
+        self.meta["ended_at"] = _now_iso()
+        self.meta["warnings"] = self.warnings
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "meta": self.meta,
+            "samples": samples,
+            "clients": self.records,
+            "logs": {"error": _log_lines(os.path.join(self.workdir, "error.log")),
+                     "access": _log_lines(os.path.join(self.workdir, "access.log"))},
+            "summary": summarize(samples, self.records, self.meta["clients_window"]),
+        }
+
+
+def _alive(pid):
+    text = read_file("/proc/%d/stat" % pid)
+    return bool(text) and text.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
 def _run_case(p, track):
-    """The case itself, in the worker process; `track` tells the guardian what to remove afterwards."""
-    warnings = []
-    tag = "npl-" + binascii.hexlify(os.urandom(4)).decode()
-    workdir = os.path.join(RUN_DIR, tag)
-    socket_path = os.path.join(workdir, "upstream.sock")
-    conf_path = os.path.join(workdir, "nginx.conf")
-    meta = {
-        "kit_version": KIT_VERSION,
-        "case": p["case"],
-        "host": socket.gethostname(),
-        "kernel": platform.release(),
-        "nginx_version": nginx_conf.version(p["nginx_binary"]),
-        "isolation": p["isolation"],
-        "netns": tag if p["isolation"] == "netns" else None,
-        "socket_path": socket_path,
-        "params": {k: v for k, v in sorted(p.items())},
-        "started_at": _now_iso(),
-    }
-    if p["isolation"] == "host":
-        warnings.append("isolation=host: nginx, the upstream and net.core.somaxconn=%s act on this host's own "
-                        "network stack; use it only on a disposable VM" % p["somaxconn"])
-
-    os.makedirs(RUN_DIR, exist_ok=True)
-    track("paths", workdir)
-    os.makedirs(workdir)
-    os.chmod(workdir, 0o755)
-    if p["isolation"] == "netns":
-        track("netns", tag)
-        netns.create(tag)
-        netns.enter(tag)
-    else:
-        track("sysctls", ["net.core.somaxconn", _read_somaxconn()])
-    _write_somaxconn(p["somaxconn"])
-
-    upstream_cmd = [p["upstream_binary"], "--mode", p["mode"], "--unix", socket_path,
-                    "--backlog", str(p["upstream_backlog"])]
-    if p["upstream_content_length"]:
-        upstream_cmd.append("--content-length")
-    upstream = subprocess.Popen(upstream_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
-    track("pgids", upstream.pid)
-    ready = _wait_line(upstream, 5.0)
-    if not ready or not ready.startswith("ready"):
-        raise CaseError("the upstream did not start: %s" % (upstream.stderr.read() if upstream.poll() is not None
-                                                             else "no ready line within 5 s"))
-    meta["somaxconn_at_listen"] = _read_somaxconn()
-
-    with open(conf_path, "w") as handle:
-        handle.write(nginx_conf.render(p, workdir, socket_path))
-    ok, output = nginx_conf.test_config(p["nginx_binary"], workdir, conf_path)
-    if not ok:
-        raise CaseError("nginx rejected the case's configuration: %s" % output)
-    nginx_cmd = [p["nginx_binary"], "-p", workdir, "-c", conf_path, "-e", os.path.join(workdir, "error.log")]
-    strace_path = os.path.join(workdir, "strace.txt")
-    if p["strace"] == "startup":
-        # Trace nginx from exec on: its listen() calls happen before it serves anything.
-        nginx_cmd = ["strace", "-f", "-tt", "-qq", "-o", strace_path, "-e", "trace=" + strace.TRACED] + nginx_cmd
-    launcher = subprocess.Popen(nginx_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
-    track("pgids", launcher.pid)
-    nginx_pid = _nginx_master(launcher, p["strace"] == "startup")
-    failure = _wait_nginx(launcher, nginx_pid, p["nginx_port"], p["worker_processes"], 10.0)
-    if failure:
-        raise CaseError("%s; error log: %s" % (failure, " | ".join(_log_lines(os.path.join(workdir, "error.log"))[-5:])))
-    # Lowered after both listeners exist: the kernel read somaxconn at listen() time.
-    if p.get("somaxconn_after_listen") is not None:
-        _write_somaxconn(p["somaxconn_after_listen"])
-    meta["sysctls"] = {"net.core.somaxconn": _read_somaxconn()}
-    meta["somaxconn"] = meta["sysctls"]["net.core.somaxconn"]
-    tracer = None
-    if p["strace"] == "workers":
-        tracer = _trace_workers(nginx_pid, strace_path, track)
-    # Only the case's requests in the access log: drop the readiness probes (nginx appends, so truncating is safe).
-    open(os.path.join(workdir, "access.log"), "w").close()
-
-    t0 = time.monotonic()
-    meta["t0_wall"] = _now_iso()
-    loadgen_pid, go, clients_path = _start_clients(p, t0, workdir, track)
-    sampler = Sampler(t0, socket_path, nginx_pid, p["nginx_port"], p["stub_status_path"],
-                      p["unix_interval_ms"] / 1000.0, p["stub_interval_ms"] / 1000.0,
-                      diag_factory=UnixListenerDiag, nice=p["sampler_nice"])
-    sampler.start()
-    time.sleep(p["settle_s"])
-    clients_start = time.monotonic() - t0
-    os.write(go, b"g")
-    os.close(go)
-    ended = _wait_child(loadgen_pid, p["deadline"])
-    clients_end = time.monotonic() - t0
-    if not ended:
-        warnings.append("case deadline of %ss passed with clients still running; they were stopped"
-                        % p["deadline"])
-        os.killpg(loadgen_pid, signal.SIGKILL)
-        os.waitpid(loadgen_pid, 0)
-    time.sleep(p["tail_s"])
-    sampler.stop()
-    if p["strace"] != "none":
-        meta["strace"] = _finish_strace(tracer, launcher if p["strace"] == "startup" else None, strace_path)
-    records, meta["loadgen"] = [], None
-    if os.path.exists(clients_path):
-        with open(clients_path) as handle:
-            out = json.load(handle)
-        if "error" in out:
-            raise CaseError("the load generator failed:\n" + out["error"])
-        records, meta["loadgen"] = out["records"], out["stats"]
-    if len(records) != p["clients"]:
-        records = [{"id": i, "start": None, "first_byte": None, "end": None, "status": None,
-                    "error": "case-deadline", "bytes": 0, "complete": False} for i in range(p["clients"])]
-    samples = sampler.data()
-    meta["sampler"] = {"unix_interval_s": p["unix_interval_ms"] / 1000.0, "nice": p["sampler_nice"],
-                       "stub_interval_s": p["stub_interval_ms"] / 1000.0,
-                       "cpu_seconds": {k: round(v, 4) for k, v in sampler.cpu_seconds.items()},
-                       "errors": sampler.errors}
-    meta["clients_window"] = [round(clients_start, 6), round(clients_end, 6)]
-    meta["ended_at"] = _now_iso()
-    meta["warnings"] = warnings
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "meta": meta,
-        "samples": samples,
-        "clients": records,
-        "logs": {"error": _log_lines(os.path.join(workdir, "error.log")),
-                 "access": _log_lines(os.path.join(workdir, "access.log"))},
-        "summary": summarize(samples, records, meta["clients_window"]),
-    }
+    """The case itself, in the worker process."""
+    case = _Case(p, track)
+    case.isolate()
+    case.start_upstream()
+    case.start_nginx()
+    case.client_phase()
+    return case.result()

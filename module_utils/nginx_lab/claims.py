@@ -19,8 +19,13 @@ class Missing(Exception):
 
 
 def _case(results, name):
+    """The result of case `name`; Missing when there is none or when the case did not run as designed
+    (meta.validity: an upstream or nginx process died, a sampler fell behind), so no claim reads it."""
     if name not in results:
         raise Missing("no result for %s on this host (not run, or failed)" % name)
+    validity = results[name]["meta"].get("validity") or {}
+    if validity.get("valid") is False:
+        raise Missing("%s did not run as designed: %s" % (name, "; ".join(validity.get("problems") or ["?"])))
     return results[name]
 
 

@@ -9,6 +9,7 @@ import asyncio
 import errno
 import os
 import resource
+import signal
 import subprocess
 import threading
 import time
@@ -16,6 +17,16 @@ import time
 from .procnet import parse_status, read_file
 
 KEEP_HEAD = 8192
+# The error name of a client the case deadline stopped.
+DEADLINE = "case-deadline"
+
+
+class DeadlineStop(Exception):
+    """SIGTERM from the case runner: the case deadline has come."""
+
+
+def _raise_deadline(signum, frame):
+    raise DeadlineStop()
 
 
 def raise_nofile(wanted):
@@ -117,10 +128,13 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter):
             meter.down()
             writer.close()
 
-    await gate.wait()
-    record["start"] = time.monotonic() - t0
     try:
+        await gate.wait()
+        record["start"] = time.monotonic() - t0
         await asyncio.wait_for(exchange(), timeout)
+    except asyncio.CancelledError:  # the case deadline: stopped, keeps its start time, has no end
+        record["error"] = DEADLINE
+        return record
     except Exception as exc:  # every failure is a finding, recorded by name
         record["error"] = error_name(exc)
     record["end"] = time.monotonic() - t0
@@ -137,6 +151,8 @@ async def _run_python(host, port, clients, request, body, timeout, t0, meter):
     gate = asyncio.Event()
     tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate, meter))
              for i in range(clients)]
+    # SIGTERM is the case deadline: every client still running is cancelled and recorded as stopped.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: [t.cancel() for t in tasks])
     await asyncio.sleep(0)
     gate.set()
     return await asyncio.gather(*tasks)
@@ -169,6 +185,21 @@ def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeou
 CURL_FORMAT = "%{http_code} %{time_starttransfer} %{time_total} %{size_download}"
 
 
+def _curl_record(entry, status, end):
+    i, start, out, proc = entry
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    fields = out.read().split()
+    out.close()
+    code = int(fields[0]) if fields and fields[0].isdigit() else 0
+    record = {"id": i, "start": start, "first_byte": None, "end": end, "status": code or None,
+              "error": None if proc.returncode == 0 else "curl-exit-%d" % proc.returncode,
+              "bytes": int(fields[3]) if len(fields) > 3 else 0, "complete": proc.returncode == 0}
+    if len(fields) > 2 and float(fields[1]) > 0:
+        record["first_byte"] = start + float(fields[1])
+    return record
+
+
 def run_curl(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None, workdir="/tmp"):
     """Run `clients` concurrent curl processes, as the research's shell loop did.
 
@@ -198,28 +229,40 @@ def run_curl(host, port, clients, method="GET", path="/", body_bytes=0, timeout=
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    for i in range(clients):
-        out = open(os.path.join(workdir, "curl-%d.out" % i), "w+")
-        start = time.monotonic() - t0
-        proc = subprocess.Popen(args + [url], stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        running[proc.pid] = (i, start, out, proc)
-    while running:
-        pid, status = os.wait()
-        end = time.monotonic() - t0
-        if pid not in running:
-            continue
-        i, start, out, proc = running.pop(pid)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        fields = out.read().split()
-        out.close()
-        code = int(fields[0]) if fields and fields[0].isdigit() else 0
-        record = {"id": i, "start": start, "first_byte": None, "end": end, "status": code or None,
-                  "error": None if proc.returncode == 0 else "curl-exit-%d" % proc.returncode,
-                  "bytes": int(fields[3]) if len(fields) > 3 else 0, "complete": proc.returncode == 0}
-        if len(fields) > 2 and float(fields[1]) > 0:
-            record["first_byte"] = start + float(fields[1])
-        records.append(record)
+    signal.signal(signal.SIGTERM, _raise_deadline)
+
+    def reap(block):
+        """Record every curl that has ended (waiting for one if `block`)."""
+        while running:
+            pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
+            if pid == 0:
+                return
+            if pid in running:
+                records.append(_curl_record(running.pop(pid), status, time.monotonic() - t0))
+            if block:
+                return
+
+    try:
+        for i in range(clients):
+            out = open(os.path.join(workdir, "curl-%d.out" % i), "w+")
+            start = time.monotonic() - t0
+            proc = subprocess.Popen(args + [url], stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            running[proc.pid] = (i, start, out, proc)
+            reap(False)
+        while running:
+            reap(True)
+    except DeadlineStop:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        reap(False)  # those that ended just now keep their outcome
+        for i, start, out, proc in running.values():
+            proc.kill()
+            proc.wait()
+            out.close()
+            records.append({"id": i, "start": start, "first_byte": None, "end": None, "status": None,
+                            "error": DEADLINE, "bytes": 0, "complete": False})
+        begun = {r["id"] for r in records}
+        records += [{"id": i, "start": None, "first_byte": None, "end": None, "status": None, "error": DEADLINE,
+                     "bytes": 0, "complete": False} for i in range(clients) if i not in begun]
     stop.set()
     watcher.join()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)

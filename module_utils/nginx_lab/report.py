@@ -121,6 +121,11 @@ def build_markdown(run_dir, by_host, record, verdicts_doc, claims, catalogue, pa
                            ", ".join("%s×%d" % kv for kv in s["clients"]["status_counts"].items()),
                            s["clients"]["latency_s"]["median"], s["clients"]["latency_s"]["max"],
                            (" · [GoAccess](%s)" % pages[(h, case)]) if (h, case) in pages else ""))
+            validity = doc["meta"].get("validity") or {}
+            if validity.get("valid") is False:
+                out.append("")
+                out.append("**INVALID on %s** — the case did not run as designed, so no claim reads it: %s"
+                           % (h, _esc("; ".join(validity.get("problems", [])))))
             out.append("")
             out.append("![%s on %s](%s)" % (case, h, fig))
             out.append("")

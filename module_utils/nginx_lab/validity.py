@@ -1,0 +1,71 @@
+"""Did a case run as designed? A case whose upstream, nginx master or workers died, or whose samplers fell
+far behind, measured something else than it claims to: it is marked invalid with the reasons, and the
+evaluator makes every claim that reads it INCONCLUSIVE (claims.py), never CONFIRMED or REFUTED.
+
+Pure functions of what the case observed, so they are tested on real samples.
+"""
+
+# A sampler is late when, over the clients' window, its mean interval is more than LATE_FACTOR times the one
+# asked, or when it left a gap longer than max(GAP_FLOOR_S, GAP_FACTOR x asked). On a 2-CPU TCG VM the
+# /proc/net/unix sampler kept a mean of 12 ms for 10 ms asked, longest gap 50 ms (tests/data/run-6.1-tcg).
+LATE_FACTOR = 4.0
+GAP_FACTOR = 50.0
+GAP_FLOOR_S = 2.0
+
+
+def sampler_timing(times, window, asked_s):
+    """Achieved sampling inside `window`: samples, mean interval, longest gap (including the window's edges)."""
+    inside = [t for t in times if window[0] <= t <= window[1]]
+    span = window[1] - window[0]
+    edges = [window[0]] + inside + [window[1]]
+    gaps = [b - a for a, b in zip(edges, edges[1:])]
+    return {"asked_s": asked_s, "samples": len(inside),
+            "achieved_s": round(span / len(inside), 6) if inside else None,
+            "max_gap_s": round(max(gaps), 6) if gaps else None, "window_s": round(span, 6)}
+
+
+def sampler_problems(name, timing):
+    """Why sampler `name` with `timing` (sampler_timing) did not watch the case as asked, if it did not."""
+    asked = timing["asked_s"]
+    if timing["window_s"] < 10 * asked:
+        return []  # a burst shorter than ten intervals: too short to judge the rate (claims ask for enough samples)
+    if not timing["samples"]:
+        return ["the %s sampler took no sample while the clients ran (%.2f s)" % (name, timing["window_s"])]
+    problems = []
+    if timing["achieved_s"] > LATE_FACTOR * asked:
+        problems.append("the %s sampler fell behind: one sample every %.3f s where %.3f s was asked (more than %gx)"
+                        % (name, timing["achieved_s"], asked, LATE_FACTOR))
+    limit = max(GAP_FLOOR_S, GAP_FACTOR * asked)
+    if timing["max_gap_s"] > limit:
+        problems.append("the %s sampler left a gap of %.2f s while the clients ran (more than %.2f s)"
+                        % (name, timing["max_gap_s"], limit))
+    return problems
+
+
+def process_problems(observed):
+    """Why the case's processes did not stay as designed until the clients ended.
+
+    `observed` holds: upstream_alive, upstream_exit (or None), mode, master_alive, workers_start (PIDs),
+    workers_end (PIDs alive at the end)."""
+    problems = []
+    if not observed["upstream_alive"]:
+        problems.append("the upstream (mode %s) ended before the clients did (exit status %s): the case did not "
+                        "have the upstream it tests" % (observed["mode"], observed.get("upstream_exit")))
+    if not observed["master_alive"]:
+        problems.append("the nginx master process ended before the clients did")
+    start, end = set(observed["workers_start"]), set(observed["workers_end"])
+    if start - end:
+        problems.append("nginx worker(s) %s ended before the clients did%s" % (
+            ", ".join(str(p) for p in sorted(start - end)),
+            " (replaced by %s)" % ", ".join(str(p) for p in sorted(end - start)) if end - start else ""))
+    return problems
+
+
+def assess(observed, samples, window, unix_interval_s, stub_interval_s):
+    """The case's `meta.validity`: valid, the problems found, and what was checked."""
+    timing = {"unix": sampler_timing(samples["unix"]["t"], window, unix_interval_s),
+              "stub_status": sampler_timing(samples["stub_status"]["t"], window, stub_interval_s)}
+    problems = process_problems(observed)
+    for name, t in timing.items():
+        problems += sampler_problems(name, t)
+    return {"valid": not problems, "problems": problems, "processes": observed, "samplers": timing}

@@ -1,0 +1,68 @@
+"""A case that did not run as designed is marked invalid, and no claim reads it: on real samples."""
+
+import copy
+import gzip
+import json
+import os
+
+import pytest
+
+from nginx_lab import claims as ev
+from nginx_lab import validity
+
+from .helpers import DATA, run_results
+
+ALIVE = {"mode": "no-read", "upstream_alive": True, "upstream_exit": None, "master_alive": True,
+         "workers_start": [10], "workers_end": [10]}
+
+
+@pytest.fixture(scope="module")
+def results():
+    return run_results()
+
+
+def tcg_case():
+    with gzip.open(os.path.join(DATA, "run-6.1-tcg", "debian-6.1", "case4-no-write.json.gz"), "rt") as handle:
+        return json.load(handle)
+
+
+@pytest.mark.parametrize("case", ["case2-no-accept", "case3-no-read", "lab-flood-1mb-wc256", "case1-ok-curl"])
+def test_real_cases_of_this_machine_are_valid(results, case):
+    doc = results[case]
+    out = validity.assess(ALIVE, doc["samples"], doc["meta"]["clients_window"], 0.01, 0.1)
+    assert out["valid"], out["problems"]
+
+
+def test_the_samplers_of_an_emulated_vm_were_on_time():
+    doc = tcg_case()
+    out = validity.assess(ALIVE, doc["samples"], doc["meta"]["clients_window"], 0.01, 0.1)
+    assert out["valid"], out["problems"]
+    assert 0.01 <= out["samplers"]["unix"]["achieved_s"] < 0.02
+
+
+def test_a_sampler_that_fell_far_behind_makes_the_case_invalid(results):
+    doc = results["case3-no-read"]
+    sparse = copy.deepcopy(doc["samples"])
+    sparse["unix"]["t"] = sparse["unix"]["t"][::60]  # one sample every 0.6 s where 0.01 s was asked
+    out = validity.assess(ALIVE, sparse, doc["meta"]["clients_window"], 0.01, 0.1)
+    assert not out["valid"] and any("unix sampler fell behind" in p for p in out["problems"])
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"upstream_alive": False, "upstream_exit": -9}, "upstream (mode no-read) ended before the clients did"),
+    ({"master_alive": False, "workers_end": []}, "nginx master process ended"),
+    ({"workers_end": [11]}, "worker(s) 10 ended before the clients did (replaced by 11)"),
+])
+def test_a_process_that_ended_early_makes_the_case_invalid(change, words):
+    problems = validity.process_problems(dict(ALIVE, **change))
+    assert any(words in p for p in problems), problems
+
+
+def test_claims_on_an_invalid_case_are_inconclusive_never_confirmed_or_refuted(results):
+    doc = copy.deepcopy(results["case3-no-read"])
+    doc["meta"]["validity"] = {"valid": False, "problems": ["the upstream (mode no-read) ended before the clients did"]}
+    claim = {"id": "T", "checks": [{"measure": "state_share", "args": {"case": "case3-no-read", "state": "03"},
+                                    "op": ">=", "value": 0.9}]}
+    row = ev.evaluate_claim(claim, {"case3-no-read": doc})
+    assert row["verdict"] == "INCONCLUSIVE" and "did not run as designed" in row["reason"]
+    assert ev.evaluate_claim(claim, results)["verdict"] == "CONFIRMED"

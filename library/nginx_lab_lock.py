@@ -1,0 +1,100 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module (target side): hold or release the host for one run of the nginx-proxy-lab."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: nginx_lab_lock
+short_description: One run at a time on a lab host
+description:
+  - Writes C(/run/nginx-proxy-lab/run.lock) naming the run that holds the host. A second run is
+    refused, naming the holder, while the holder lives; every case of the holding run stamps the
+    lock when it starts (M(nginx_proxy_case) option I(run_id)).
+  - A holder is gone when its ansible-playbook process has ended (checked by PID and start time
+    when the controller is this host) or, for a remote controller, when it has not been heard of for
+    I(stale_after_s) and none of its cases can still be running. A dead holder's lock is taken over
+    with a warning.
+options:
+  state:
+    description: Hold the host for I(run_id), or release it.
+    type: str
+    required: true
+    choices: [held, released]
+  run_id:
+    description: The run.
+    type: str
+    required: true
+  controller_host:
+    description: Host name of the controller (module M(nginx_lab_run) returns it).
+    type: str
+  controller_pid:
+    description: PID of the controller's ansible-playbook process.
+    type: int
+  controller_start:
+    description: Start time of that process in clock ticks (tells a reused PID apart).
+    type: int
+  stale_after_s:
+    description: Seconds without news after which a remote controller's run counts as gone.
+    type: float
+    default: 900
+author:
+  - nginx-proxy-lab developers
+"""
+
+EXAMPLES = r"""
+- name: Hold the host for this run
+  nginx_lab_lock:
+    state: held
+    run_id: "{{ npl_run_id }}"
+"""
+
+RETURN = r"""
+taken_over:
+  description: The lock of a dead run that was replaced, if any.
+  returned: when state is held
+  type: dict
+elapsed:
+  description: Seconds the task took.
+  returned: always
+  type: float
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.nginx_lab import hostlock
+
+ARGUMENT_SPEC = dict(
+    state=dict(type="str", required=True, choices=["held", "released"]),
+    run_id=dict(type="str", required=True),
+    controller_host=dict(type="str"),
+    controller_pid=dict(type="int"),
+    controller_start=dict(type="int"),
+    stale_after_s=dict(type="float", default=900),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = module.params
+    started = time.monotonic()
+    if module.check_mode:
+        module.exit_json(changed=False, elapsed=0.0)
+    if p["state"] == "released":
+        module.exit_json(changed=hostlock.release(p["run_id"]), elapsed=round(time.monotonic() - started, 3))
+    try:
+        old = hostlock.hold(p["run_id"], p["controller_host"], p["controller_pid"], p["controller_start"],
+                            p["stale_after_s"])
+    except hostlock.Held as exc:
+        module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
+    if old:
+        module.warn("took over the lock of run %s, which is gone" % old.get("run_id"))
+    module.exit_json(changed=True, taken_over=old, elapsed=round(time.monotonic() - started, 3))
+
+
+if __name__ == "__main__":
+    main()

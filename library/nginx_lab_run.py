@@ -1,0 +1,172 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module (controller side): start a run (unique folder, schedule) or finish it (run.json, latest)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: nginx_lab_run
+short_description: Start or finish a run of the nginx-proxy-lab on the controller
+description:
+  - C(state=started) makes a run folder with an id no other run can share (the UTC second plus random
+    hex, made by an exclusive mkdir), one sub-folder per host, and splits the cases into slots
+    (longest first, each to the least loaded slot; cases marked exclusive run alone afterwards).
+    It also returns the PID of the ansible-playbook process, which the host lock records.
+  - C(state=finished) writes C(run.json) atomically and only then points C(latest) at the run, so
+    C(latest) never names a run that is still writing or was interrupted.
+  - C(state=abandoned) removes the (empty) folders of I(hosts), which could not start the run, and the run
+    folder once no host folder is left in it.
+  - Runs on the controller (delegate it to localhost). In check mode it changes nothing.
+options:
+  state:
+    description: Start or finish the run.
+    type: str
+    required: true
+    choices: [started, finished, abandoned]
+  results_dir:
+    description: Folder that holds the runs (C(results/)).
+    type: path
+    required: true
+  run_id:
+    description:
+      - With C(started), a run id to use instead of a generated one; refused if taken.
+      - With C(finished), the run to finish.
+    type: str
+  hosts:
+    description: Host folders to create (C(started)) or remove (C(abandoned)).
+    type: list
+    elements: str
+    default: []
+  cases:
+    description: Case name to its module parameters, in run order (C(started)).
+    type: dict
+    default: {}
+  exclusive:
+    description: Names of the cases that must run alone (C(started)).
+    type: list
+    elements: str
+    default: []
+  slots:
+    description: How many cases may run at once per host (C(started)); 1 runs them one after another.
+    type: int
+    default: 1
+  record:
+    description: The run record written to C(run.json) (C(finished)).
+    type: dict
+    default: {}
+author:
+  - nginx-proxy-lab developers
+"""
+
+EXAMPLES = r"""
+- name: Start a run
+  nginx_lab_run:
+    state: started
+    results_dir: results
+    hosts: [localhost]
+  delegate_to: localhost
+  run_once: true
+  register: npl_run
+
+- name: Finish it
+  nginx_lab_run:
+    state: finished
+    results_dir: results
+    run_id: "{{ npl_run.run_id }}"
+    record: {mode: sequential}
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+run_id:
+  description: The run's id.
+  returned: always
+  type: str
+run_dir:
+  description: The run's folder.
+  returned: always
+  type: str
+schedule:
+  description: C(slots), a list of case-name lists (one per slot), and C(alone), the cases run alone afterwards.
+  returned: when state is started
+  type: dict
+controller:
+  description: C(host), C(pid) and C(start) (clock ticks) of the ansible-playbook process.
+  returned: when state is started
+  type: dict
+started_at:
+  description: When the run started, in seconds since the epoch.
+  returned: when state is started
+  type: float
+latest:
+  description: Path of the C(latest) link.
+  returned: when state is finished
+  type: str
+elapsed:
+  description: Seconds the task took.
+  returned: always
+  type: float
+"""
+
+import os
+import re
+import socket
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.nginx_lab import runs
+
+ARGUMENT_SPEC = dict(
+    state=dict(type="str", required=True, choices=["started", "finished", "abandoned"]),
+    results_dir=dict(type="path", required=True),
+    run_id=dict(type="str"),
+    hosts=dict(type="list", elements="str", default=[]),
+    cases=dict(type="dict", default={}),
+    exclusive=dict(type="list", elements="str", default=[]),
+    slots=dict(type="int", default=1),
+    record=dict(type="dict", default={}),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = module.params
+    started = time.monotonic()
+    if p["run_id"] is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", p["run_id"]):
+        module.fail_json(msg="run_id %r is not a safe folder name (letters, digits, . _ -)" % p["run_id"], elapsed=0.0)
+    if p["slots"] < 1:
+        module.fail_json(msg="slots=%s must be at least 1" % p["slots"], elapsed=0.0)
+    try:
+        if p["state"] == "started":
+            pid, start = runs.controller_process()
+            plan = runs.schedule(list(p["cases"]), p["cases"], set(p["exclusive"]), p["slots"])
+            if module.check_mode:
+                rid = p["run_id"] or runs.new_run_id()
+                module.exit_json(changed=False, run_id=rid, run_dir=os.path.join(p["results_dir"], rid), schedule=plan,
+                                 controller=dict(host=socket.gethostname(), pid=pid, start=start),
+                                 started_at=time.time(), elapsed=0.0)
+            rid, run_dir = runs.create(p["results_dir"], p["hosts"], p["run_id"])
+            module.exit_json(changed=True, run_id=rid, run_dir=run_dir, schedule=plan,
+                             controller=dict(host=socket.gethostname(), pid=pid, start=start), started_at=time.time(),
+                             elapsed=round(time.monotonic() - started, 3))
+        if not p["run_id"]:
+            module.fail_json(msg="state=%s needs run_id" % p["state"], elapsed=0.0)
+        run_dir = os.path.join(p["results_dir"], p["run_id"])
+        if module.check_mode:
+            module.exit_json(changed=False, run_id=p["run_id"], run_dir=run_dir, elapsed=0.0)
+        if p["state"] == "abandoned":
+            module.exit_json(changed=runs.abandon(run_dir, p["hosts"]), run_id=p["run_id"], run_dir=run_dir,
+                             elapsed=round(time.monotonic() - started, 3))
+        link = runs.finish(run_dir, p["record"])
+        module.exit_json(changed=True, run_id=p["run_id"], run_dir=run_dir, latest=link,
+                         elapsed=round(time.monotonic() - started, 3))
+    except (OSError, ValueError, RuntimeError) as exc:
+        module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
+
+
+if __name__ == "__main__":
+    main()

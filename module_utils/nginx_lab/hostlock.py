@@ -1,0 +1,98 @@
+"""One run at a time on a host: /run/nginx-proxy-lab/run.lock names the run that holds the host.
+
+A second run is refused while the holder lives, so two runs never measure each other's load nor
+collide in host isolation. The holder is gone when its ansible-playbook process has ended (checked
+by PID and start time where the controller is this host) or when it has not been heard of for
+`stale_after_s` and no case of it can still be running (each case stamps the lock at its start,
+with the time by which it will have ended).
+"""
+
+import json
+import os
+import socket
+import time
+
+from .runs import process_alive
+
+LOCK = "/run/nginx-proxy-lab/run.lock"
+
+
+class Held(Exception):
+    """Another live run holds the host; the message says which and what to do."""
+
+
+def read(path=LOCK):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def _write(path, doc):
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w") as handle:
+        json.dump(doc, handle)
+    os.replace(tmp, path)
+
+
+def holder_alive(doc, now=None, stale_after_s=900.0):
+    """Whether the run recorded in lock document `doc` may still be running, and why."""
+    now = time.time() if now is None else now
+    if doc.get("controller_host") == socket.gethostname() and doc.get("controller_pid"):
+        alive = process_alive(doc["controller_pid"], doc.get("controller_start"))
+        return alive, "its ansible-playbook (PID %s on this host) %s" % (
+            doc["controller_pid"], "is running" if alive else "has ended")
+    quiet = now - float(doc.get("updated", 0))
+    busy = float(doc.get("busy_until", 0)) - now
+    alive = quiet < stale_after_s or busy > 0
+    return alive, "last heard of %.0f s ago from %s%s" % (quiet, doc.get("controller_host"),
+                                                         ", a case may run %.0f s more" % busy if busy > 0 else "")
+
+
+def hold(run_id, controller_host=None, controller_pid=None, controller_start=None, stale_after_s=900.0, path=LOCK):
+    """Take (or refresh) the host for `run_id`; raises Held naming the holder when another live run has it.
+    Returns the previous holder's document when a dead run's lock was taken over, else None."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    doc = {"run_id": run_id, "controller_host": controller_host, "controller_pid": controller_pid,
+           "controller_start": controller_start, "updated": time.time(), "busy_until": 0}
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(doc, handle)
+        return None
+    except FileExistsError:
+        pass
+    old = read(path) or {}
+    if old.get("run_id") == run_id:
+        old.update(updated=time.time())
+        _write(path, old)
+        return None
+    alive, why = holder_alive(old, stale_after_s=stale_after_s)
+    if alive:
+        raise Held("run %s holds this host (%s, %s): wait for it to end; if no such run is going on, remove %s"
+                   % (old.get("run_id"), path, why, path))
+    _write(path, doc)
+    return old
+
+
+def stamp(run_id, busy_s, path=LOCK):
+    """A case of `run_id` starts and will be over within `busy_s`; raises Held if another run holds the host."""
+    old = read(path)
+    if old is None:
+        raise Held("run %s does not hold this host (no %s): run cases through run_cases.yml, or leave run_id unset"
+                   % (run_id, path))
+    if old.get("run_id") != run_id:
+        raise Held("run %s holds this host, not run %s: wait for it to end, or remove %s if it is gone"
+                   % (old.get("run_id"), run_id, path))
+    old.update(updated=time.time(), busy_until=max(float(old.get("busy_until", 0)), time.time() + busy_s))
+    _write(path, old)
+
+
+def release(run_id, path=LOCK):
+    """Give the host up if `run_id` holds it; True when a lock was removed."""
+    old = read(path)
+    if old is not None and old.get("run_id") == run_id:
+        os.unlink(path)
+        return True
+    return False

@@ -1,0 +1,142 @@
+"""A run on the controller: a unique run folder, the case schedule, run.json and the `latest` link.
+
+Controller side only (it runs delegated to localhost). Two runs started in the same second get two
+folders: the id is the UTC second plus random hex, and the folder is made with an exclusive mkdir.
+`latest` moves, atomically, only once run.json has been written.
+"""
+
+import binascii
+import datetime
+import errno
+import json
+import os
+
+from .results_io import write_atomic
+
+# Cases whose numbers depend on how fast they run are marked `exclusive` in the catalogue: they run alone.
+
+
+def new_run_id(now=None):
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + binascii.hexlify(os.urandom(3)).decode()
+
+
+def create(results_dir, hosts, run_id=None):
+    """Make results_dir/<run_id>/<host>/ for every host; returns (run_id, run_dir). A given `run_id` that is
+    already taken is an error (two runs must never share a folder); a generated one is retried."""
+    os.makedirs(results_dir, exist_ok=True)
+    for _ in range(20):
+        rid = run_id or new_run_id()
+        run_dir = os.path.join(results_dir, rid)
+        try:
+            os.mkdir(run_dir, 0o755)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise
+            if run_id:
+                raise ValueError("run id %s is taken (%s exists): pick another npl_run_id or leave it unset"
+                                 % (run_id, run_dir))
+            continue
+        for host in hosts:
+            os.makedirs(os.path.join(run_dir, host), 0o755, exist_ok=True)
+        return rid, run_dir
+    raise RuntimeError("could not make a unique run folder under %s" % results_dir)
+
+
+def expected_seconds(p):
+    """A rough duration of a case from its parameters, to balance the slots (not a promise)."""
+    if p.get("mode") == "ok":
+        base = 1.5 + (p.get("clients", 1) * 0.02 if p.get("client_mode") == "curl" else 0)
+    else:
+        base = 60.0 if p.get("nginx_default_timeouts") else float(p.get("proxy_timeout", 5))
+    return base + float(p.get("settle_s", 0.3)) + float(p.get("tail_s", 0.5)) + (1.0 if p.get("strace", "none") != "none" else 0)
+
+
+def schedule(names, params_of, exclusive, slots):
+    """Split the cases over `slots` slots (longest first, each to the least loaded slot); exclusive cases are
+    kept apart to run alone afterwards. With one slot every case runs in the given order.
+
+    Returns {"slots": [[name, ...], ...], "alone": [name, ...]}.
+    """
+    slots = max(1, int(slots))
+    if slots == 1:
+        return {"slots": [list(names)], "alone": []}
+    shared = [n for n in names if n not in exclusive]
+    alone = [n for n in names if n in exclusive]
+    lanes = [[] for _ in range(min(slots, max(1, len(shared))))]
+    load = [0.0] * len(lanes)
+    for name in sorted(shared, key=lambda n: -expected_seconds(params_of[n])):
+        i = load.index(min(load))
+        lanes[i].append(name)
+        load[i] += expected_seconds(params_of[name])
+    return {"slots": lanes, "alone": alone}
+
+
+def finish(run_dir, record):
+    """Write run.json, then point `latest` (beside the run folder) at this run; both atomic."""
+    write_atomic(os.path.join(run_dir, "run.json"), json.dumps(record, indent=2, default=str) + "\n")
+    results_dir = os.path.dirname(os.path.abspath(run_dir))
+    link = os.path.join(results_dir, "latest")
+    tmp = os.path.join(results_dir, ".latest-%s" % binascii.hexlify(os.urandom(4)).decode())
+    os.symlink(os.path.basename(os.path.abspath(run_dir)), tmp)
+    os.replace(tmp, link)
+    return link
+
+
+def abandon(run_dir, hosts):
+    """Remove the (empty) folders of `hosts`, which could not start the run, and the run folder once no host is
+    left in it; True if anything was removed. A folder that holds a result is never removed."""
+    removed = False
+    for host in hosts:
+        try:
+            os.rmdir(os.path.join(run_dir, host))
+            removed = True
+        except FileNotFoundError:
+            pass
+    try:
+        os.rmdir(run_dir)
+        removed = True
+    except OSError:
+        pass  # another host still runs in it, or it is gone already
+    return removed
+
+
+def _stat_fields(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    left, _, right = text.rpartition(")")
+    return left.split(" (", 1)[1], right.split()
+
+
+def controller_process():
+    """(pid, start time in clock ticks) of the ansible-playbook process this code runs under: the topmost
+    consecutive ancestor whose command line names ansible-playbook (its workers are forks of it)."""
+    found = None
+    pid = os.getppid()
+    for _ in range(32):
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                cmdline = handle.read()
+        except OSError:
+            break
+        fields = _stat_fields(pid)
+        if fields is None:
+            break
+        if b"ansible-playbook" in cmdline:
+            found = (pid, int(fields[1][19]))
+        elif found:
+            break
+        pid = int(fields[1][1])
+        if pid <= 1:
+            break
+    return found or (None, None)
+
+
+def process_alive(pid, start_ticks):
+    """True when process `pid` exists and is the one that started at `start_ticks` (not a reused PID)."""
+    fields = _stat_fields(int(pid))
+    return fields is not None and fields[1][0] not in ("Z", "X") and (start_ticks is None
+                                                                     or int(fields[1][19]) == int(start_ticks))

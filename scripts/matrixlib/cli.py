@@ -18,10 +18,22 @@ import yaml
 from . import image, libvirt_ns, spec
 
 VENV_BIN = os.path.join(spec.ROOT, ".venv", "bin")
+# The kernel each VM boots, decided by spec.boot_choice and read by the Vagrantfile.
+BOOT_FILE = os.path.join(libvirt_ns.RUN, "boot.json")
 
 
 def log(message):
     print("matrix: " + message, flush=True)
+
+
+def boot_choices(image_dir, manifest, kernels, path):
+    """The kernel each entry boots (spec.boot_choice), written to `path` for the Vagrantfile."""
+    files = os.listdir(os.path.join(image_dir, "boot"))
+    choices = {k["name"]: spec.boot_choice(k, files, manifest.get("releases", {}).get(k["name"])) for k in kernels}
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        json.dump(choices, handle, indent=1)
+    return choices
 
 
 def vagrant_env(image_dir, kernels):
@@ -32,6 +44,7 @@ def vagrant_env(image_dir, kernels):
     os.environ["PATH"] = libvirt_ns.wrapper_dir() + os.pathsep + VENV_BIN + os.pathsep + os.environ.get("PATH", "")
     env = dict(os.environ)
     env.update(NPL_MATRIX_IMAGE=image_dir, NPL_MATRIX_KERNELS=",".join(k["name"] for k in kernels),
+               NPL_MATRIX_BOOT=BOOT_FILE,
                VAGRANT_DEFAULT_PROVIDER="libvirt", VAGRANT_CHECKPOINT_DISABLE="1")
     return env
 
@@ -53,8 +66,8 @@ def forget_old(v, box):
             libvirt_ns.virsh("vol-delete", "--pool", "default", volume, check=False)
 
 
-def inventory(v, kernels, path):
-    """An Ansible inventory of the VMs from `vagrant ssh-config`; each host checks its kernel."""
+def inventory(v, kernels, choices, path):
+    """An Ansible inventory of the VMs from `vagrant ssh-config`; each host checks it runs exactly its kernel."""
     hosts = {}
     for entry in kernels:
         conf = v.conf(vm_name=entry["name"])
@@ -63,7 +76,7 @@ def inventory(v, kernels, path):
             "ansible_ssh_private_key_file": conf["IdentityFile"].strip('"'), "ansible_become": True,
             "ansible_python_interpreter": "/usr/bin/python3",
             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
-            "lab_packages_update_cache": False, "npl_expected_kernel": entry["release"]}
+            "lab_packages_update_cache": False, "npl_expected_kernel": choices[entry["name"]]["release"]}
     with open(path, "w") as handle:
         yaml.safe_dump({"all": {"children": {"lab": {"hosts": hosts}}}}, handle, default_flow_style=False)
     return path
@@ -115,13 +128,15 @@ def main(argv=None):
     code = 1
     try:
         libvirt_ns.up(os.path.join(image.CACHE, "pool"))
+        choices = boot_choices(image_dir, manifest, kernels, BOOT_FILE)
+        log("kernels: " + ", ".join("%s boots %s" % (name, c["release"]) for name, c in sorted(choices.items())))
         forget_old(v, "npl-" + os.path.basename(image_dir))
         t = time.monotonic()
         log("bringing up %s" % ", ".join(k["name"] for k in kernels))
         v.up(provider="libvirt", provision=False)
         timings["vms_up_s"] = round(time.monotonic() - t, 1)
         log("VMs up after %.1f s" % timings["vms_up_s"])
-        inv = inventory(v, kernels, os.path.join(libvirt_ns.RUN, "inventory.yml"))
+        inv = inventory(v, kernels, choices, os.path.join(libvirt_ns.RUN, "inventory.yml"))
         if args.up:
             with open(inv) as handle:
                 hosts = yaml.safe_load(handle)["all"]["children"]["lab"]["hosts"]

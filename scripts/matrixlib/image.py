@@ -123,6 +123,7 @@ def build(matrix, kernels, rebuild=False, log_path=None):
                     shutil.copy(deb, os.path.join(rootfs, "tmp", "debs"))
                 _chroot(rootfs, ["sh", "-c", "dpkg -i /tmp/debs/*.deb"], log)
                 shutil.rmtree(os.path.join(rootfs, "tmp", "debs"))
+            releases = _installed_releases(rootfs, kernels, log)
             _chroot(rootfs, ["apt-get", "clean"], log)
             _chroot(rootfs, ["systemctl", "disable", "nginx"], log)
             _chroot(rootfs, ["systemctl", "enable", "systemd-networkd", "ssh"], log)
@@ -132,7 +133,8 @@ def build(matrix, kernels, rebuild=False, log_path=None):
         _disk(rootfs, folder, image["disk_gb"], log)
         with open(manifest, "w") as handle:
             json.dump({"key": key, "inputs": inputs(matrix, kernels), "built_s": round(time.monotonic() - started, 1),
-                       "boot": sorted(os.listdir(os.path.join(folder, "boot")))}, handle, indent=1)
+                       "boot": sorted(os.listdir(os.path.join(folder, "boot"))), "releases": releases},
+                      handle, indent=1)
     finally:
         log.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -145,6 +147,31 @@ def build(matrix, kernels, rebuild=False, log_path=None):
             except OSError:
                 pass
     return folder
+
+
+def _installed_releases(rootfs, kernels, log):
+    """{entry name: the kernel release its own packages installed}, read from dpkg; an entry whose release
+    cannot be read is left out (spec.boot_choice then needs its glob to match exactly one kernel)."""
+    found = {}
+    for entry in kernels:
+        names = []
+        if entry["source"] == "debian":
+            out = subprocess.run(["chroot", rootfs, "dpkg-query", "-W", "-f=${Depends}", entry["package"]],
+                                 capture_output=True, text=True)
+            names = [d.strip().split(" ")[0] for d in out.stdout.replace("|", ",").split(",")]
+        for deb in entry.get("debs", []):
+            out = subprocess.run(["dpkg-deb", "-f", deb, "Package"], capture_output=True, text=True)
+            names.append(out.stdout.strip())
+        for name in names:
+            if not name.startswith("linux-image-"):
+                continue
+            listing = subprocess.run(["chroot", rootfs, "dpkg", "-L", name], capture_output=True, text=True).stdout
+            vmlinuz = [line for line in listing.splitlines() if line.startswith("/boot/vmlinuz-")]
+            if len(vmlinuz) == 1:
+                found[entry["name"]] = vmlinuz[0][len("/boot/vmlinuz-"):]
+                break
+        log.write("kernel of %s: %s\n" % (entry["name"], found.get(entry["name"], "not recorded")))
+    return found
 
 
 def _configure(rootfs, folder, log):

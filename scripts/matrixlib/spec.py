@@ -56,11 +56,39 @@ def resolve(matrix, only=None):
     return run, skipped
 
 
-def pick_kernel(boot_files, release_glob):
-    """The (vmlinuz, initrd) pair in `boot_files` whose release matches `release_glob`."""
-    for name in sorted(boot_files):
-        if name.startswith("vmlinuz-"):
-            release = name[len("vmlinuz-"):]
-            if fnmatch.fnmatch(release, release_glob) and "initrd.img-" + release in boot_files:
-                return release, name, "initrd.img-" + release
-    return None
+class KernelChoiceError(SystemExit):
+    """A matrix entry that does not name exactly one kernel of the image."""
+
+
+def boot_releases(boot_files):
+    """Releases in an image's boot folder that have both a vmlinuz and an initrd."""
+    names = set(boot_files)
+    return sorted(n[len("vmlinuz-"):] for n in names
+                  if n.startswith("vmlinuz-") and "initrd.img-" + n[len("vmlinuz-"):] in names)
+
+
+def boot_choice(entry, boot_files, recorded=None):
+    """The one kernel matrix entry `entry` boots: {"release", "kernel", "initrd"} (file names in the boot folder).
+
+    This is the only place the choice is made: scripts/matrix writes it for the Vagrantfile, and the host
+    check compares `uname -r` with exactly this release. `recorded` is the release the image build found
+    installed by the entry's own package, when it knows. A release glob that matches no kernel, or more than
+    one, is an error that names the candidates."""
+    releases = boot_releases(boot_files)
+    matching = [r for r in releases if fnmatch.fnmatch(r, entry["release"])]
+    if recorded:
+        if recorded not in matching:
+            raise KernelChoiceError("%s: the image's kernel for it is %s, which does not match its release %r "
+                                    "(kernels in the image: %s): fix `release` in inventory/matrix.yml"
+                                    % (entry["name"], recorded, entry["release"], ", ".join(releases)))
+        chosen = recorded
+    elif len(matching) == 1:
+        chosen = matching[0]
+    elif not matching:
+        raise KernelChoiceError("%s: no kernel of the image matches release %r (it has %s): fix `release` in "
+                                "inventory/matrix.yml" % (entry["name"], entry["release"], ", ".join(releases)))
+    else:
+        raise KernelChoiceError("%s: release %r matches %d kernels of the image (%s): make it name exactly one, "
+                                "e.g. %r" % (entry["name"], entry["release"], len(matching), ", ".join(matching),
+                                             matching[-1]))
+    return {"release": chosen, "kernel": "vmlinuz-" + chosen, "initrd": "initrd.img-" + chosen}

@@ -3,6 +3,8 @@
 import os
 import sys
 
+import pytest
+
 from .helpers import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -40,12 +42,43 @@ def test_unknown_kernel_name_is_refused():
         raise AssertionError("debian-9 was accepted")
 
 
-def test_kernel_files_are_picked_by_release_glob():
-    files = ["vmlinuz-6.1.0-56-cloud-amd64", "initrd.img-6.1.0-56-cloud-amd64",
-             "vmlinuz-6.12.117+deb12-cloud-amd64", "initrd.img-6.12.117+deb12-cloud-amd64"]
-    assert spec.pick_kernel(files, "6.1.*")[0] == "6.1.0-56-cloud-amd64"
-    assert spec.pick_kernel(files, "6.12.*")[0] == "6.12.117+deb12-cloud-amd64"
-    assert spec.pick_kernel(files, "6.2.*") is None
+# The boot folder of an image holding Debian's 6.1.0-47 (a user entry) beside the shipped 6.1 and 6.12.
+TWO_61 = ["vmlinuz-6.1.0-47-cloud-amd64", "initrd.img-6.1.0-47-cloud-amd64",
+          "vmlinuz-6.1.0-56-cloud-amd64", "initrd.img-6.1.0-56-cloud-amd64",
+          "vmlinuz-6.12.117+deb12-cloud-amd64", "initrd.img-6.12.117+deb12-cloud-amd64", "config-6.1.0-56-cloud-amd64"]
+
+
+def test_each_entry_boots_exactly_one_kernel():
+    assert spec.boot_choice({"name": "debian-6.12", "release": "6.12.*"}, TWO_61) == {
+        "release": "6.12.117+deb12-cloud-amd64", "kernel": "vmlinuz-6.12.117+deb12-cloud-amd64",
+        "initrd": "initrd.img-6.12.117+deb12-cloud-amd64"}
+    assert spec.boot_choice({"name": "old-6.1", "release": "6.1.0-47*"}, TWO_61)["release"] == "6.1.0-47-cloud-amd64"
+
+
+def test_two_kernels_of_one_series_are_an_error_naming_both():
+    with pytest.raises(spec.KernelChoiceError) as exc:
+        spec.boot_choice({"name": "debian-6.1", "release": "6.1.*"}, TWO_61)
+    assert "6.1.0-47-cloud-amd64, 6.1.0-56-cloud-amd64" in str(exc.value) and "debian-6.1" in str(exc.value)
+
+
+def test_the_release_the_image_recorded_for_an_entry_wins_over_its_glob():
+    # The image build records which kernel each entry's own package installed (dpkg), so the shipped
+    # debian-6.1 boots 6.1.0-56 even beside a user-supplied 6.1.0-47.
+    choice = spec.boot_choice({"name": "debian-6.1", "release": "6.1.*"}, TWO_61, recorded="6.1.0-56-cloud-amd64")
+    assert choice["release"] == "6.1.0-56-cloud-amd64"
+    with pytest.raises(spec.KernelChoiceError, match="does not match its release"):
+        spec.boot_choice({"name": "debian-6.1", "release": "6.1.*"}, TWO_61, recorded="6.12.117+deb12-cloud-amd64")
+
+
+def test_no_matching_kernel_is_an_error_naming_what_the_image_has():
+    with pytest.raises(spec.KernelChoiceError, match="no kernel of the image matches release '6.2.\\*'"):
+        spec.boot_choice({"name": "mainline-6.2", "release": "6.2.*"}, TWO_61)
+
+
+def test_the_vagrantfile_does_not_choose_kernels_itself():
+    with open(os.path.join(ROOT, "Vagrantfile")) as handle:
+        text = handle.read()
+    assert "NPL_MATRIX_BOOT" in text and "fnmatch" not in text and "vmlinuz-" not in text
 
 
 def test_each_scenario_boots_its_kernel_and_checks_it(monkeypatch):
@@ -54,5 +87,5 @@ def test_each_scenario_boots_its_kernel_and_checks_it(monkeypatch):
         doc = scenarios.scenario(entry)
         host = doc["provisioner"]["inventory"]["host_vars"][entry["name"]]
         assert doc["provisioner"]["env"]["NPL_MATRIX_KERNEL"] == entry["name"]
-        assert host["npl_expected_kernel"] == entry["release"]
+        assert host["npl_expected_kernel"] == scenarios.EXPECTED_KERNEL
         assert doc["scenario"]["test_sequence"][-1] == "destroy"

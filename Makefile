@@ -16,6 +16,7 @@ unit:
 # Speed and memory figures of the sampler and the load generator (BENCH_ARGS=--quick for a short run).
 bench: setup
 	.venv/bin/python bench/bench.py $(BENCH_ARGS)
+	.venv/bin/python bench/scheduler.py
 
 clean:
 	rm -rf results

@@ -53,6 +53,13 @@ options:
     description: How many cases may run at once per host (C(started)); 1 runs them one after another.
     type: int
     default: 1
+  repeat:
+    description: How many times each case runs (C(started)); every repetition is a case run of its own.
+    type: int
+    default: 1
+  kit_dir:
+    description: The kit's checkout; its C(git describe) is recorded in C(run.json) as C(kit_commit) (C(finished)).
+    type: path
   record:
     description: The run record written to C(run.json) (C(finished)).
     type: dict
@@ -91,7 +98,9 @@ run_dir:
   returned: always
   type: str
 schedule:
-  description: C(slots), a list of case-name lists (one per slot), and C(alone), the cases run alone afterwards.
+  description:
+    - C(slots), one list per slot of the case runs it does in order (C(case), C(repetition)), and C(alone), the
+      case runs done alone afterwards.
   returned: when state is started
   type: dict
 controller:
@@ -128,6 +137,8 @@ ARGUMENT_SPEC = dict(
     cases=dict(type="dict", default={}),
     exclusive=dict(type="list", elements="str", default=[]),
     slots=dict(type="int", default=1),
+    repeat=dict(type="int", default=1),
+    kit_dir=dict(type="path"),
     record=dict(type="dict", default={}),
 )
 
@@ -138,12 +149,13 @@ def main():
     started = time.monotonic()
     if p["run_id"] is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", p["run_id"]):
         module.fail_json(msg="run_id %r is not a safe folder name (letters, digits, . _ -)" % p["run_id"], elapsed=0.0)
-    if p["slots"] < 1:
-        module.fail_json(msg="slots=%s must be at least 1" % p["slots"], elapsed=0.0)
+    for key in ("slots", "repeat"):
+        if not 1 <= p[key] <= 1000:
+            module.fail_json(msg="%s=%s must be 1..1000" % (key, p[key]), elapsed=0.0)
     try:
         if p["state"] == "started":
             pid, start = runs.controller_process()
-            plan = runs.schedule(list(p["cases"]), p["cases"], set(p["exclusive"]), p["slots"])
+            plan = runs.schedule(list(p["cases"]), p["cases"], set(p["exclusive"]), p["slots"], p["repeat"])
             if module.check_mode:
                 rid = p["run_id"] or runs.new_run_id()
                 module.exit_json(changed=False, run_id=rid, run_dir=os.path.join(p["results_dir"], rid), schedule=plan,
@@ -161,7 +173,10 @@ def main():
         if p["state"] == "abandoned":
             module.exit_json(changed=runs.abandon(run_dir, p["hosts"]), run_id=p["run_id"], run_dir=run_dir,
                              elapsed=round(time.monotonic() - started, 3))
-        link = runs.finish(run_dir, p["record"])
+        record = dict(p["record"])
+        if p["kit_dir"]:
+            record["kit_commit"] = runs.kit_commit(p["kit_dir"])
+        link = runs.finish(run_dir, record)
         module.exit_json(changed=True, run_id=p["run_id"], run_dir=run_dir, latest=link,
                          elapsed=round(time.monotonic() - started, 3))
     except (OSError, ValueError, RuntimeError) as exc:

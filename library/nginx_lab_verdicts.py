@@ -9,9 +9,11 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: nginx_lab_verdicts
-short_description: Decide CONFIRMED / REFUTED / INCONCLUSIVE for every claim on every host of a run
+short_description: Decide CONFIRMED / REFUTED / VARIES / INCONCLUSIVE for every claim on every host of a run
 description:
-  - Reads C(<run_dir>/<host>/<case>.json) and the claims file, and writes C(verdicts.json) and
+  - Reads C(<run_dir>/<host>/<case>.r<k>.json) (every repetition k) and the claims file, judges each claim
+    on each repetition, and decides one verdict per claim and host from them (VARIES when repetitions
+    disagree; the rule is in module_utils/nginx_lab/repetitions.py). Writes C(verdicts.json) and
     C(verdicts.junit.xml) (one test case per claim and host) into I(run_dir). Runs nothing else.
 options:
   run_dir:
@@ -83,7 +85,8 @@ def main():
     for claim_id in ids:
         table.append("%-5s %s" % (claim_id, "  ".join(
             "%-44s" % ("%s %s" % (by_id[h][claim_id]["verdict"], _short(by_id[h][claim_id])))[:44] for h in hosts)))
-    counts = {h: {v: sum(r["verdict"] == v for r in doc["verdicts"][h]) for v in ("CONFIRMED", "REFUTED", "INCONCLUSIVE")}
+    counts = {h: {v: sum(r["verdict"] == v for r in doc["verdicts"][h])
+                  for v in ("CONFIRMED", "REFUTED", "VARIES", "INCONCLUSIVE")}
               for h in hosts}
     module.exit_json(changed=True, table=table, counts=counts,
                      verdicts_file=os.path.join(module.params["run_dir"], "verdicts.json"),
@@ -92,8 +95,11 @@ def main():
 
 
 def _short(row):
+    """The check values (medians over the repetitions) and, with repetitions, how many confirmed."""
     values = [str(c["value"]) for c in row["checks"] if c["value"] is not None]
-    return ("(" + ", ".join(values) + ")") if values else ""
+    reps = row.get("repetitions", 1)
+    count = "%d/%d " % (row["counts"]["CONFIRMED"], reps) if reps > 1 else ""
+    return count + (("(" + ", ".join(values) + ")") if values else "")
 
 
 if __name__ == "__main__":

@@ -172,6 +172,17 @@ options:
         case 1's requests instead of 0.03 s).
     type: int
     default: 0
+  client_nice:
+    description:
+      - Nice value (0..19) of the load generator and every curl process it starts. Above 0 the clients yield the
+        CPU to nginx, the upstream and the samplers; on a one-CPU emulated VM 100 curl processes at 0 starved the
+        samplers (one sample every 0.27 s where 0.01 s was asked).
+    type: int
+    default: 0
+  repetition:
+    description: Which repetition of the case this is (1 for the first), recorded in the result's C(meta.repetition).
+    type: int
+    default: 1
   run_id:
     description:
       - The run this case belongs to. When set, the case refuses to start unless that run holds the host

@@ -11,9 +11,9 @@ import socket
 import subprocess
 import time
 
-from . import KIT_VERSION, SCHEMA_VERSION, clientrun, netns, nginx_conf, params, tracing, validity
+from . import KIT_VERSION, SCHEMA_VERSION, clientrun, hostload, netns, nginx_conf, params, tracing, validity
 from .guardian import CaseError, run_supervised
-from .procnet import children_of, mem_available_bytes, read_file
+from .procnet import children_of, mem_available_bytes, process_table, read_file
 from .sampler import Sampler
 from .sockdiag import UnixListenerDiag
 from .summary import summarize
@@ -110,6 +110,7 @@ def _wait_line(proc, seconds):
 def _wait_nginx(proc, master, port, workers, seconds):
     deadline = time.monotonic() + seconds
     last = None
+    reached = False
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return "nginx exited with code %s" % proc.returncode
@@ -117,11 +118,17 @@ def _wait_nginx(proc, master, port, workers, seconds):
             # The kernel completes the handshake on nginx's listener even when nginx has no connection
             # slot left to serve it (worker_connections 2), so readiness is: listening, workers up.
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            reached = True
             if len(children_of(master)) >= workers:
                 return None
         except (OSError, ValueError) as exc:
             last = exc
-        time.sleep(0.02)
+        time.sleep(0.05)
+    if reached:
+        table = process_table()
+        nginx = {pid: row[2] for pid, row in table.items() if row[0] == "nginx"}
+        return ("nginx listened on 127.0.0.1:%d but master %d had %d of %d workers after %ss (nginx processes and "
+                "their parents: %s)" % (port, master, len(children_of(master, table)), workers, seconds, nginx))
     return "nginx did not listen on 127.0.0.1:%d within %ss (%s)" % (port, seconds, last)
 
 
@@ -160,7 +167,7 @@ class _Case(object):
         self.socket_path = os.path.join(self.workdir, "upstream.sock")
         self.strace_path = os.path.join(self.workdir, "strace.txt")
         self.meta = {
-            "kit_version": KIT_VERSION, "case": p["case"], "host": socket.gethostname(), "kernel": platform.release(),
+            "kit_version": KIT_VERSION, "case": p["case"], "repetition": p["repetition"], "host": socket.gethostname(), "kernel": platform.release(),
             "nginx_version": nginx_conf.version(p["nginx_binary"]), "isolation": p["isolation"],
             "netns": self.tag if p["isolation"] == "netns" else None, "socket_path": self.socket_path,
             "params": {k: v for k, v in sorted(p.items())}, "started_at": _now_iso(),
@@ -245,10 +252,12 @@ class _Case(object):
         self.sampler.start()
         time.sleep(p["settle_s"])
         clients_start = time.monotonic() - self.t0
+        self.load_before = hostload.snapshot()
         os.write(go, b"g")
         os.close(go)
         ended = clientrun.wait(loadgen_pid, p["deadline"])
         clients_end = time.monotonic() - self.t0
+        self.load_after = hostload.snapshot()
         self.observed = self.observe()
         if not ended:
             kept = clientrun.stop(loadgen_pid)
@@ -279,6 +288,8 @@ class _Case(object):
         self.meta["validity"] = validity.assess(self.observed, samples, self.meta["clients_window"],
                                                 self.meta["sampler"]["unix_interval_s"],
                                                 self.meta["sampler"]["stub_interval_s"])
+        self.meta["conditions"] = hostload.conditions(self.load_before, self.load_after, self.records,
+                                                      self.meta["validity"])
         for problem in self.meta["validity"]["problems"]:
             self.warnings.append("the case did not run as designed, its claims are INCONCLUSIVE: " + problem)
         self.meta["ended_at"] = _now_iso()

@@ -18,14 +18,20 @@ class Missing(Exception):
     """A measure could not be taken; the message says why."""
 
 
-def _case(results, name):
+def _case(results, name, samplers=()):
     """The result of case `name`; Missing when there is none or when the case did not run as designed
-    (meta.validity: an upstream or nginx process died, a sampler fell behind), so no claim reads it."""
+    (meta.validity): an upstream or nginx process that died spoils every measure, a sampler that fell behind
+    spoils the measures that read its samples (`samplers`: "unix", "stub_status"; memory is sampled with
+    stub_status)."""
     if name not in results:
         raise Missing("no result for %s on this host (not run, or failed)" % name)
     validity = results[name]["meta"].get("validity") or {}
     if validity.get("valid") is False:
-        raise Missing("%s did not run as designed: %s" % (name, "; ".join(validity.get("problems") or ["?"])))
+        problems = validity.get("process_problems", validity.get("problems", []))
+        for sampler in samplers:
+            problems = problems + validity.get("sampler_problems", {}).get(sampler, [])
+        if problems:
+            raise Missing("%s did not run as designed: %s" % (name, "; ".join(problems)))
     return results[name]
 
 
@@ -68,7 +74,7 @@ def state_matches_queue(results, cases, state, tolerance=2):
     agree = total = 0
     per_case = {}
     for name in cases:
-        doc = _case(results, name)
+        doc = _case(results, name, ('unix',))
         u = doc["samples"]["unix"]
         rows = [i for i in _window_rows(u["t"], doc["meta"]["clients_window"]) if u["queue_len"][i] is not None]
         if not rows:
@@ -85,7 +91,7 @@ def state_matches_queue(results, cases, state, tolerance=2):
 def state_share(results, case, state, min_samples=20):
     """Share (0..1) of the upstream path lines in `state` while the clients ran; needs `min_samples`
     samples in that window, or the share is noise."""
-    doc = _case(results, case)
+    doc = _case(results, case, ('unix',))
     u = doc["samples"]["unix"]
     samples = len(_window_rows(u["t"], doc["meta"]["clients_window"]))
     pct = doc["summary"]["unix_states_pct"].get(state)
@@ -151,7 +157,7 @@ def active_formula(results, cases, tolerance=1):
     agree = total = 0
     per_case = {}
     for name in cases:
-        doc = _case(results, name)
+        doc = _case(results, name, ('unix', 'stub_status'))
         s, u = doc["samples"]["stub_status"], doc["samples"]["unix"]
         rows = [i for i in _window_rows(s["t"], doc["meta"]["clients_window"]) if s["active"][i] is not None]
         ok = 0
@@ -179,7 +185,7 @@ def active_over_limit(results, cases):
     worst = None
     per_case = {}
     for name in cases:
-        doc = _case(results, name)
+        doc = _case(results, name, ('stub_status',))
         wc = doc["meta"]["params"]["worker_connections"]
         peak = doc["summary"]["active_peak"]
         per_case[name] = {"worker_connections": wc, "active_peak": peak,
@@ -194,7 +200,7 @@ def active_over_limit(results, cases):
 
 def active_minus_somaxconn(results, case, which="at_listen"):
     """stub_status Active peak minus net.core.somaxconn: the value at listen() or the one in force (`now`)."""
-    doc = _case(results, case)
+    doc = _case(results, case, ('stub_status',))
     peak = doc["summary"]["active_peak"]
     if peak is None:
         raise Missing("stub_status never answered in %s" % case)
@@ -206,7 +212,7 @@ def active_minus_somaxconn(results, case, which="at_listen"):
 
 def active_rise(results, case):
     """Median stub_status Active while the clients waited, minus 1 (the status request itself)."""
-    doc = _case(results, case)
+    doc = _case(results, case, ('stub_status',))
     s = doc["samples"]["stub_status"]
     window = doc["meta"]["clients_window"]
     rows = [i for i in _window_rows(s["t"], [window[0] + 0.2, window[1] - 0.2]) if s["active"][i] is not None]
@@ -221,7 +227,7 @@ def release_delay(results, case, after=None):
     """Seconds from the clients' last end until only the listener's line is left on the upstream path;
     with `after`, this case's delay minus that case's."""
     def delay(name):
-        doc = _case(results, name)
+        doc = _case(results, name, ('unix',))
         u = doc["samples"]["unix"]
         end = max(c["end"] for c in doc["clients"] if c["end"] is not None)
         for t, total in zip(u["t"], u["total"]):
@@ -240,7 +246,7 @@ def release_delay(results, case, after=None):
 
 def memory_growth(results, case, field="vmsize"):
     """Largest worker's VmSize (or VmRSS) peak divided by its first sample."""
-    doc = _case(results, case)
+    doc = _case(results, case, ('stub_status',))
     m = doc["samples"]["memory"]
     values = [v for v in m["worker_%s_kb_max" % field] if v is not None]
     if not values:
@@ -283,7 +289,7 @@ def request_sequence(results, case, pattern):
 
 def queue_over_somaxconn(results, case):
     """Accept-queue peak (sock_diag) minus the net.core.somaxconn in force when the clients ran."""
-    doc = _case(results, case)
+    doc = _case(results, case, ('unix',))
     peak = doc["summary"]["queue_len_peak"]
     if peak is None:
         raise Missing("no sock_diag samples in %s" % case)

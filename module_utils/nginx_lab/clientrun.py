@@ -27,6 +27,8 @@ def start(p, t0, workdir, track):
         try:
             keep_only_fds(go_r)
             os.setsid()
+            if p.get("client_nice"):
+                os.nice(p["client_nice"])  # the clients (and every curl they start) yield the CPU to the case
             os.read(go_r, 1)
             kwargs = dict(method=p["request_method"], path=p["request_path"], body_bytes=p["request_body_bytes"],
                           timeout=p["client_timeout"], t0=t0)

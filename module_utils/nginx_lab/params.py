@@ -48,7 +48,9 @@ ARGUMENT_SPEC = dict(
     unix_interval_ms=dict(type="float", default=10),
     stub_interval_ms=dict(type="float", default=100),
     sampler_nice=dict(type="int", default=0),
+    client_nice=dict(type="int", default=0),
     run_id=dict(type="str"),
+    repetition=dict(type="int", default=1),
 )
 
 # Inclusive (min, max) of every number. Where the kernel or the host sets the real limit (somaxconn,
@@ -76,6 +78,8 @@ BOUNDS = {
     "unix_interval_ms": (1, 10000),
     "stub_interval_ms": (10, 60000),
     "sampler_nice": (-20, 19),
+    "client_nice": (0, 19),
+    "repetition": (1, 1000),
 }
 
 # Every string that reaches nginx.conf, an HTTP request line or a file name: (pattern, what it is, example).

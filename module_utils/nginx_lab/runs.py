@@ -52,24 +52,38 @@ def expected_seconds(p):
     return base + float(p.get("settle_s", 0.3)) + float(p.get("tail_s", 0.5)) + (1.0 if p.get("strace", "none") != "none" else 0)
 
 
-def schedule(names, params_of, exclusive, slots):
-    """Split the cases over `slots` slots (longest first, each to the least loaded slot); exclusive cases are
-    kept apart to run alone afterwards. With one slot every case runs in the given order.
+def schedule(names, params_of, exclusive, slots, repeat=1):
+    """Split `repeat` repetitions of the cases over `slots` slots (longest first, each to the least loaded
+    slot); repetitions of exclusive (load-sensitive) cases are kept apart, to run alone afterwards. With one
+    slot everything runs in order: every case once, then every case again.
 
-    Returns {"slots": [[name, ...], ...], "alone": [name, ...]}.
+    Returns {"slots": [[{"case", "repetition"}, ...], ...], "alone": [{"case", "repetition"}, ...]}.
     """
-    slots = max(1, int(slots))
+    slots, repeat = max(1, int(slots)), max(1, int(repeat))
+    units = [{"case": n, "repetition": k} for k in range(1, repeat + 1) for n in names]
     if slots == 1:
-        return {"slots": [list(names)], "alone": []}
-    shared = [n for n in names if n not in exclusive]
-    alone = [n for n in names if n in exclusive]
+        return {"slots": [units], "alone": []}
+    shared = [u for u in units if u["case"] not in exclusive]
+    alone = [u for u in units if u["case"] in exclusive]
     lanes = [[] for _ in range(min(slots, max(1, len(shared))))]
     load = [0.0] * len(lanes)
-    for name in sorted(shared, key=lambda n: -expected_seconds(params_of[n])):
+    for unit in sorted(shared, key=lambda u: -expected_seconds(params_of[u["case"]])):
         i = load.index(min(load))
-        lanes[i].append(name)
-        load[i] += expected_seconds(params_of[name])
+        lanes[i].append(unit)
+        load[i] += expected_seconds(params_of[unit["case"]])
     return {"slots": lanes, "alone": alone}
+
+
+def kit_commit(folder):
+    """`git describe --always --dirty` of the kit's checkout, or None outside one."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", folder, "describe", "--always", "--dirty", "--tags"], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
 
 
 def finish(run_dir, record):
@@ -111,9 +125,16 @@ def _stat_fields(pid):
     return left.split(" (", 1)[1], right.split()
 
 
+def runs_ansible_playbook(cmdline):
+    """True when a /proc/PID/cmdline is ansible-playbook itself (its script as argv[0], or as the script of
+    its interpreter), not a wrapper that merely mentions it (`time ansible-playbook ...`, `bash -c "..."`)."""
+    argv = cmdline.split(b"\0")
+    return any(os.path.basename(arg) == b"ansible-playbook" for arg in argv[:2])
+
+
 def controller_process():
     """(pid, start time in clock ticks) of the ansible-playbook process this code runs under: the topmost
-    consecutive ancestor whose command line names ansible-playbook (its workers are forks of it)."""
+    consecutive ancestor that runs ansible-playbook (its workers are forks of it)."""
     found = None
     pid = os.getppid()
     for _ in range(32):
@@ -125,7 +146,7 @@ def controller_process():
         fields = _stat_fields(pid)
         if fields is None:
             break
-        if b"ansible-playbook" in cmdline:
+        if runs_ansible_playbook(cmdline):
             found = (pid, int(fields[1][19]))
         elif found:
             break

@@ -6,7 +6,7 @@ import time
 
 from . import strace
 from .guardian import CaseError
-from .procnet import children_of, read_file
+from .procnet import children_of, process_table, read_file
 
 
 def startup_command(nginx_cmd, path):
@@ -15,12 +15,16 @@ def startup_command(nginx_cmd, path):
 
 
 def nginx_master(launcher, traced):
-    """PID of the nginx master: the launched process, or under strace, the tracer's child."""
+    """PID of the nginx master: the launched process, or under strace, the tracer's child that runs nginx.
+
+    Not simply the tracer's first child: under load that child was seen before it ran nginx, and strace had
+    another child beside it (nginx master 31799 while the first child was 31796)."""
     if not traced:
         return launcher.pid
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and launcher.poll() is None:
-        kids = children_of(launcher.pid)
+        table = process_table()
+        kids = [pid for pid in children_of(launcher.pid, table) if table[pid][0] == "nginx"]
         if kids:
             return kids[0]
         time.sleep(0.01)

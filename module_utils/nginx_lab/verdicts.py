@@ -5,16 +5,35 @@ import json
 import os
 
 from . import claims as claims_mod
-from . import junit
+from . import junit, repetitions
 from .results_io import load_claims, load_run, write_atomic
+
+# Version of verdicts.json (docs/result-schema.md); 2 added repetitions and VARIES.
+VERDICTS_SCHEMA_VERSION = 2
 
 
 def hosts_meta(by_host):
     meta = {}
-    for host, docs in by_host.items():
-        first = next(iter(docs.values()))["meta"]
-        meta[host] = {"kernel": first["kernel"], "nginx_version": first["nginx_version"], "cases": sorted(docs)}
+    for host, cases in by_host.items():
+        first = next(iter(cases.values()))[0]["meta"]
+        meta[host] = {"kernel": first["kernel"], "nginx_version": first["nginx_version"], "cases": sorted(cases),
+                      "repetitions": max(len(reps) for reps in cases.values())}
     return meta
+
+
+def _wall(doc):
+    try:
+        start = datetime.datetime.fromisoformat(doc["meta"]["started_at"])
+        end = datetime.datetime.fromisoformat(doc["meta"]["ended_at"])
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+    return (end - start).total_seconds()
+
+
+def case_seconds(by_host):
+    """{host: {case: wall seconds of all its repetitions}}."""
+    return {host: {case: round(sum(_wall(d) for d in reps), 3) for case, reps in cases.items()}
+            for host, cases in by_host.items()}
 
 
 def write(run_dir, claims_path):
@@ -25,11 +44,11 @@ def write(run_dir, claims_path):
     by_host, record = load_run(run_dir)
     if not by_host:
         raise FileNotFoundError("no case results in %s" % run_dir)
-    verdicts = claims_mod.evaluate(claims, by_host)
+    verdicts = repetitions.evaluate(claims, by_host)
     meta = hosts_meta(by_host)
-    doc = {"run_id": record.get("run_id", os.path.basename(os.path.abspath(run_dir))),
+    doc = {"schema": "npl-verdicts", "schema_version": VERDICTS_SCHEMA_VERSION, "run_id": record.get("run_id", os.path.basename(os.path.abspath(run_dir))),
            "evaluated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "claims_file": os.path.abspath(claims_path), "hosts": meta, "verdicts": verdicts}
     write_atomic(os.path.join(run_dir, "verdicts.json"), json.dumps(doc, indent=1, default=str) + "\n")
-    write_atomic(os.path.join(run_dir, "verdicts.junit.xml"), junit.render(verdicts, claims, meta))
+    write_atomic(os.path.join(run_dir, "verdicts.junit.xml"), junit.render(verdicts, claims, meta, case_seconds(by_host)))
     return doc

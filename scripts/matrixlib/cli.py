@@ -147,7 +147,8 @@ def main(argv=None):
             return code
         t = time.monotonic()
         cmd = libvirt_ns.in_ns([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inv, "run_cases.yml",
-                                "-e", "npl_results_dir=%s" % os.path.abspath(args.results_dir)] + args.extra)
+                                "-e", "npl_results_dir=%s" % os.path.abspath(args.results_dir)]
+                               + spec.run_args(matrix) + args.extra)
         code = subprocess.run(cmd, cwd=spec.ROOT, env=env).returncode
         timings["cases_s"] = round(time.monotonic() - t, 1)
         log("run_cases.yml ended with %d after %.1f s" % (code, timings["cases_s"]))

@@ -26,7 +26,7 @@ def scenario(entry):
                 "module_utils": "${MOLECULE_PROJECT_DIRECTORY}/module_utils",
                 "interpreter_python": "auto_silent"}},
             "env": {"NPL_MATRIX_KERNEL": entry["name"]},
-            "ansible_args": ["-e", "npl_results_dir=${MOLECULE_EPHEMERAL_DIRECTORY}/results"],
+            "ansible_args": ["-e", "npl_results_dir=${MOLECULE_EPHEMERAL_DIRECTORY}/results"] + spec.run_args(spec.load()),
             "inventory": {"host_vars": {entry["name"]: {
                 "ansible_become": True,
                 "ansible_python_interpreter": "/usr/bin/python3",

@@ -15,6 +15,13 @@ def load(path=MATRIX_FILE):
         return yaml.safe_load(handle)["npl_matrix"]
 
 
+def run_args(matrix):
+    """ansible-playbook arguments for how the suite runs on the VMs (matrix.yml `vm.repeat`, `vm.parallel`)."""
+    vm = matrix.get("vm", {})
+    return ["-e", "npl_repeat=%d" % int(vm.get("repeat", 1)),
+            "-e", "npl_parallel=%s" % ("true" if vm.get("parallel", False) else "false")]
+
+
 def env_name(kernel_name):
     return "NPL_KERNEL_" + kernel_name.upper().replace("-", "_").replace(".", "_")
 

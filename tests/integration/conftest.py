@@ -1,8 +1,8 @@
-import glob
-import json
 import os
 
 import pytest
+
+from nginx_lab.results_io import first_repetition, load_run
 
 from . import lab
 
@@ -30,9 +30,6 @@ def full_run(tmp_path_factory):
     out = lab.playbook("-e", "npl_results_dir=%s" % results)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     run_dir = os.path.realpath(str(results / "latest"))
-    docs = {}
-    for path in glob.glob(os.path.join(run_dir, "localhost", "*.json")):
-        with open(path) as handle:
-            docs[os.path.basename(path)[:-5]] = json.load(handle)
-    return {"docs": docs, "stdout": out.stdout, "results": results, "run_dir": run_dir,
+    by_host, _ = load_run(run_dir)
+    return {"docs": first_repetition(by_host)["localhost"], "repetitions": by_host["localhost"], "stdout": out.stdout, "results": results, "run_dir": run_dir,
             "somaxconn_before": somaxconn_before}

@@ -66,3 +66,30 @@ def test_claims_on_an_invalid_case_are_inconclusive_never_confirmed_or_refuted(r
     row = ev.evaluate_claim(claim, {"case3-no-read": doc})
     assert row["verdict"] == "INCONCLUSIVE" and "did not run as designed" in row["reason"]
     assert ev.evaluate_claim(claim, results)["verdict"] == "CONFIRMED"
+
+
+def vm_case(host, case):
+    with gzip.open(os.path.join(DATA, "run-vm-tcg", host, case + ".json.gz"), "rt") as handle:
+        return json.load(handle)
+
+
+def test_samplers_starved_by_curl_on_an_emulated_vm_spoil_only_the_measures_that_read_them():
+    doc = vm_case("debian-6.1", "case1-ok-curl")
+    out = validity.assess(ALIVE, doc["samples"], doc["meta"]["clients_window"], 0.01, 0.1)
+    assert out["process_problems"] == [] and out["sampler_problems"]["unix"], out
+    doc["meta"]["validity"] = out
+    share = {"id": "T", "checks": [{"measure": "state_share", "args": {"case": "case1-ok-curl", "state": "01"},
+                                    "op": ">=", "value": 0.9}]}
+    status = {"id": "T", "checks": [{"measure": "status_share", "args": {"case": "case1-ok-curl", "status": 200},
+                                     "op": "==", "value": 1.0}]}
+    assert ev.evaluate_claim(share, {"case1-ok-curl": doc})["verdict"] == "INCONCLUSIVE"
+    assert ev.evaluate_claim(status, {"case1-ok-curl": doc})["verdict"] == "CONFIRMED"
+
+
+@pytest.mark.parametrize("host, case", [("debian-6.12", "lab-flood-1mb-wc4096"),
+                                        ("debian-6.12", "lab-strace-startup-3-locations")])
+def test_slow_but_sufficient_sampling_on_an_emulated_vm_is_valid(host, case):
+    doc = vm_case(host, case)
+    out = validity.assess(ALIVE, doc["samples"], doc["meta"]["clients_window"], 0.01, 0.1)
+    assert out["valid"], out["problems"]
+

@@ -1,0 +1,33 @@
+"""One verdict over the repetitions: the rule, and the numbers (median, range, pass count) on real results."""
+
+import copy
+
+import pytest
+
+from nginx_lab import repetitions as reps
+from nginx_lab.results_io import load_claims
+
+from .helpers import CLAIMS_FILE, run_results
+
+
+@pytest.mark.parametrize("per, verdict", [
+    (["CONFIRMED"] * 3, "CONFIRMED"), (["REFUTED"] * 3, "REFUTED"), (["CONFIRMED", "REFUTED", "CONFIRMED"], "VARIES"),
+    (["CONFIRMED", "CONFIRMED", "INCONCLUSIVE"], "CONFIRMED"), (["CONFIRMED", "INCONCLUSIVE", "INCONCLUSIVE"], "INCONCLUSIVE"),
+    (["REFUTED", "INCONCLUSIVE", "REFUTED"], "REFUTED"), (["INCONCLUSIVE"] * 2, "INCONCLUSIVE"), (["CONFIRMED"], "CONFIRMED"),
+])
+def test_the_rule(per, verdict):
+    assert reps.decide(per) == verdict
+
+
+@pytest.fixture(scope="module")
+def claims():
+    return {c["id"]: c for c in load_claims(CLAIMS_FILE)}
+
+
+def test_three_identical_repetitions_give_one_verdict_with_no_spread(claims):
+    results = run_results()
+    row = reps.evaluate_host(claims["R5"], {case: [doc] * 3 for case, doc in results.items()})
+    assert row["verdict"] == "CONFIRMED" and row["per_repetition"] == ["CONFIRMED"] * 3
+    check = row["checks"][0]
+    assert check["passed"] == 3 and check["min"] == check["max"] == check["value"]
+    assert "3 of 3 >= 0.9" in row["ours"]

@@ -1,0 +1,99 @@
+"""Run folders, the case schedule, the host lock: controller and target bookkeeping, on real files and processes."""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from nginx_lab import hostlock, runs
+
+
+def test_run_ids_made_in_the_same_second_differ_and_never_share_a_folder(tmp_path):
+    made = [runs.create(str(tmp_path), ["a", "b"]) for _ in range(50)]
+    assert len({rid for rid, _ in made}) == 50
+    assert all(os.path.isdir(os.path.join(d, "a")) and os.path.isdir(os.path.join(d, "b")) for _, d in made)
+
+
+def test_a_given_run_id_that_is_taken_is_refused(tmp_path):
+    runs.create(str(tmp_path), [], "fixed-id")
+    with pytest.raises(ValueError, match="run id fixed-id is taken"):
+        runs.create(str(tmp_path), [], "fixed-id")
+
+
+def test_latest_moves_only_when_run_json_is_written(tmp_path):
+    rid, run_dir = runs.create(str(tmp_path), ["h"])
+    assert not os.path.lexists(str(tmp_path / "latest"))
+    runs.finish(run_dir, {"run_id": rid})
+    assert os.readlink(str(tmp_path / "latest")) == rid
+    with open(os.path.join(run_dir, "run.json")) as handle:
+        assert json.load(handle)["run_id"] == rid
+
+
+def test_abandon_removes_empty_folders_only(tmp_path):
+    _, run_dir = runs.create(str(tmp_path), ["h1", "h2"])
+    with open(os.path.join(run_dir, "h2", "x.r1.json"), "w") as handle:
+        handle.write("{}")
+    runs.abandon(run_dir, ["h1"])
+    assert os.path.isdir(run_dir) and not os.path.exists(os.path.join(run_dir, "h1"))
+    with pytest.raises(OSError):
+        runs.abandon(run_dir, ["h2"])
+
+
+PARAMS = {"a": {"mode": "no-accept", "proxy_timeout": 5}, "b": {"mode": "ok"}, "c": {"mode": "no-read", "proxy_timeout": 5},
+          "flood": {"mode": "no-accept", "proxy_timeout": 5}}
+
+
+def test_one_slot_runs_every_case_once_then_again_in_order():
+    plan = runs.schedule(list(PARAMS), PARAMS, {"flood"}, 1, repeat=2)
+    assert [(u["case"], u["repetition"]) for u in plan["slots"][0]] == [
+        ("a", 1), ("b", 1), ("c", 1), ("flood", 1), ("a", 2), ("b", 2), ("c", 2), ("flood", 2)]
+    assert plan["alone"] == []
+
+
+def test_slots_share_the_repetitions_and_exclusive_cases_run_alone():
+    plan = runs.schedule(list(PARAMS), PARAMS, {"flood"}, 2, repeat=3)
+    units = [(u["case"], u["repetition"]) for lane in plan["slots"] for u in lane]
+    assert sorted(units) == sorted((c, k) for c in ("a", "b", "c") for k in (1, 2, 3))
+    assert [(u["case"], u["repetition"]) for u in plan["alone"]] == [("flood", 1), ("flood", 2), ("flood", 3)]
+    loads = [sum(runs.expected_seconds(PARAMS[u["case"]]) for u in lane) for lane in plan["slots"]]
+    assert max(loads) - min(loads) <= runs.expected_seconds(PARAMS["a"])
+
+
+def test_a_second_run_is_refused_while_the_first_lives_and_takes_over_when_it_is_gone(tmp_path):
+    lock = str(tmp_path / "run.lock")
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        start = runs._stat_fields(holder.pid)[1][19]
+        import socket
+        hostlock.hold("run-1", socket.gethostname(), holder.pid, int(start), path=lock)
+        with pytest.raises(hostlock.Held, match="run run-1 holds this host"):
+            hostlock.hold("run-2", socket.gethostname(), os.getpid(), None, path=lock)
+        hostlock.stamp("run-1", 10, path=lock)
+        with pytest.raises(hostlock.Held):
+            hostlock.stamp("run-2", 10, path=lock)
+    finally:
+        holder.kill()
+        holder.wait()
+    old = hostlock.hold("run-2", "elsewhere", 1, None, path=lock)
+    assert old["run_id"] == "run-1"
+    assert hostlock.release("run-2", path=lock) and not os.path.exists(lock)
+
+
+def test_a_remote_holder_counts_as_gone_only_when_quiet_and_no_case_can_run(tmp_path):
+    now = time.time()
+    doc = {"run_id": "r", "controller_host": "another-machine", "updated": now - 1000, "busy_until": now + 30}
+    assert hostlock.holder_alive(doc, now, stale_after_s=900)[0] is True
+    doc["busy_until"] = now - 1
+    assert hostlock.holder_alive(doc, now, stale_after_s=900)[0] is False
+
+
+@pytest.mark.parametrize("argv, is_it", [
+    ([b"/work/main/.venv/bin/python3", b"/work/main/.venv/bin/ansible-playbook", b"run_cases.yml"], True),
+    ([b"ansible-playbook", b"run_cases.yml"], True),
+    ([b"/usr/bin/time", b"-f", b"%e", b".venv/bin/ansible-playbook", b"run_cases.yml"], False),
+    ([b"bash", b"-c", b"(.venv/bin/ansible-playbook run_cases.yml)"], False),
+])
+def test_only_ansible_playbook_itself_counts_as_the_controller(argv, is_it):
+    assert runs.runs_ansible_playbook(b"\0".join(argv)) is is_it

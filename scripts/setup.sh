@@ -3,6 +3,7 @@
 # packages, and the Ansible collections. Safe to run again; it redoes only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in -h|--help) echo "usage: scripts/setup.sh [--matrix]: as root, install the Debian packages, the virtualenv (.venv) and the collections the kit needs; --matrix adds what the kernel matrix needs."; exit 0 ;; esac
 
 APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev make nginx curl strace iproute2 procps goaccess chromium)
 # `setup.sh --matrix` adds what the kernel matrix needs: image building, libvirt, qemu, Vagrant.

@@ -6,7 +6,6 @@ inventory generated from Vagrant, writes the report with one column per kernel, 
 the VMs (unless --keep).
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -15,7 +14,7 @@ import time
 
 import yaml
 
-from . import image, libvirt_ns, spec
+from . import arguments, image, libvirt_ns, spec
 
 VENV_BIN = os.path.join(spec.ROOT, ".venv", "bin")
 # The kernel each VM boots, decided by spec.boot_choice and read by the Vagrantfile.
@@ -83,16 +82,9 @@ def inventory(v, kernels, choices, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kernels", help="comma-separated matrix entries (default: every entry that can run)")
-    parser.add_argument("--keep", action="store_true", help="leave the VMs (and libvirt) running afterwards")
-    parser.add_argument("--rebuild-image", action="store_true", help="build the image even if a cached one fits")
-    parser.add_argument("--results-dir", default=os.path.join(spec.ROOT, "results"))
-    parser.add_argument("--up", metavar="JSON", help="only bring the VMs up (no cases), keep them, and write their "
-                        "SSH details to JSON (molecule's create step)")
-    parser.add_argument("--down", action="store_true", help="only destroy what a --keep or --up run left")
-    parser.add_argument("extra", nargs="*", help="more ansible-playbook arguments, after --")
-    args = parser.parse_args(argv)
+    args = arguments.parser().parse_args(argv)
+    if args.results_dir is None:
+        args.results_dir = os.path.join(spec.ROOT, "results")
     if os.geteuid() != 0:
         sys.exit("matrix: needs root (debootstrap, libvirt, network namespaces): sudo scripts/matrix")
     import vagrant  # python-vagrant, from the virtualenv

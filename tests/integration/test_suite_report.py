@@ -58,10 +58,20 @@ def test_junit_parses_with_one_case_per_claim(full_run):
 def test_report_states_mode_and_wall_time(full_run):
     with open(os.path.join(full_run["run_dir"], "run.json")) as handle:
         record = json.load(handle)
-    assert record["mode"] == "sequential" and float(record["wall_s"]) > 0
+    assert record["mode"] == "parallel" and record["repeat"] == 3 and float(record["wall_s"]) > 0
+    assert record["failed"] == [] and record["kit_commit"]
     with open(os.path.join(full_run["run_dir"], "report.md")) as handle:
         md = handle.read()
-    assert "ran **sequential**" in md and "**%s s** of wall time" % record["wall_s"] in md
+    assert "ran **parallel** in 6 slots" in md and "**3** repetition(s) each" in md
+    assert "**%s s** of wall time" % record["wall_s"] in md
+    assert "## In plain words" in md and "## Reproduce this" in md and record["kit_commit"] in md
+
+
+def test_every_case_ran_three_times_each_in_its_own_namespace(full_run):
+    for case, reps in full_run["repetitions"].items():
+        assert [d["meta"]["repetition"] for d in reps] == [1, 2, 3], case
+    namespaces = [d["meta"]["netns"] for reps in full_run["repetitions"].values() for d in reps]
+    assert len(set(namespaces)) == len(namespaces)
 
 
 def test_report_renders_in_headless_chromium_with_its_plots(full_run):

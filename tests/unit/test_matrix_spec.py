@@ -89,3 +89,15 @@ def test_each_scenario_boots_its_kernel_and_checks_it(monkeypatch):
         assert doc["provisioner"]["env"]["NPL_MATRIX_KERNEL"] == entry["name"]
         assert host["npl_expected_kernel"] == scenarios.EXPECTED_KERNEL
         assert doc["scenario"]["test_sequence"][-1] == "destroy"
+
+
+def test_matrix_help_and_bad_arguments_are_answered_before_anything_is_installed(tmp_path):
+    import subprocess
+
+    env = dict(os.environ, PATH="/usr/bin:/bin")  # no setup, no virtualenv needed
+    out = subprocess.run([os.path.join(ROOT, "scripts", "matrix"), "--help"], capture_output=True, text=True, env=env,
+                         timeout=30)
+    assert out.returncode == 0 and "usage: scripts/matrix" in out.stdout and "setup:" not in out.stdout
+    out = subprocess.run([os.path.join(ROOT, "scripts", "matrix"), "--kernls", "x"], capture_output=True, text=True,
+                         env=env, timeout=30)
+    assert out.returncode == 2 and "unrecognized arguments: --kernls" in out.stderr and "setup:" not in out.stdout

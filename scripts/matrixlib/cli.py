@@ -118,6 +118,7 @@ def main(argv=None):
         sys.exit("matrix: vagrant resolves to %s, not the namespace wrapper %s; refusing to run Vagrant outside "
                  "the namespace" % (vagrant.get_vagrant_executable(), wrapper))
     code = 1
+    choices = {}
     try:
         libvirt_ns.up(os.path.join(image.CACHE, "pool"))
         choices = boot_choices(image_dir, manifest, kernels, BOOT_FILE)
@@ -160,6 +161,7 @@ def main(argv=None):
         latest = os.path.join(args.results_dir, "latest")
         if "cases_s" in timings and os.path.isdir(latest):
             with open(os.path.join(latest, "matrix.json"), "w") as handle:
-                json.dump({"kernels": [k["name"] for k in kernels], "skipped": skipped, "image": manifest,
-                           "timings": timings}, handle, indent=1)
+                json.dump({"schema": "npl-matrix", "schema_version": 1, "kernels": [k["name"] for k in kernels],
+                           "boots": choices, "skipped": skipped, "image": manifest, "timings": timings},
+                          handle, indent=1)
     return code

@@ -24,7 +24,8 @@ def scenario(entry):
                 "roles_path": "${MOLECULE_PROJECT_DIRECTORY}/roles",
                 "library": "${MOLECULE_PROJECT_DIRECTORY}/library",
                 "module_utils": "${MOLECULE_PROJECT_DIRECTORY}/module_utils",
-                "interpreter_python": "auto_silent"}},
+                "interpreter_python": "auto_silent",
+                "inject_facts_as_vars": False}},
             "env": {"NPL_MATRIX_KERNEL": entry["name"]},
             "ansible_args": ["-e", "npl_results_dir=${MOLECULE_EPHEMERAL_DIRECTORY}/results"] + spec.run_args(spec.load()),
             "inventory": {"host_vars": {entry["name"]: {

@@ -91,3 +91,19 @@ def test_report_renders_in_headless_chromium_with_its_plots(full_run):
         # The first plots sit in the screenshot; their lines are drawn in matplotlib's colours, text is not.
         plotted = sum(1 for pixel in image.get_flattened_data() if pixel in ((76, 114, 176), (31, 119, 180), (255, 127, 14)))
     assert plotted > 2000, "no plot drawn in the rendered report (%d plot-coloured pixels)" % plotted
+
+
+def test_every_fresh_document_follows_its_schema(full_run):
+    import jsonschema
+
+    def validator(name):
+        with open(os.path.join(lab.ROOT, "docs", "schemas", name + ".schema.json")) as handle:
+            return jsonschema.Draft202012Validator(json.load(handle))
+
+    case = validator("case-result")
+    for reps in full_run["repetitions"].values():
+        for doc in reps:
+            case.validate(doc)
+    for name in ("verdicts", "run"):
+        with open(os.path.join(full_run["run_dir"], name + ".json")) as handle:
+            validator(name).validate(json.load(handle))

@@ -254,12 +254,11 @@ def main():
             module.fail_json(msg="; ".join(errors), elapsed=0.0)
         module.exit_json(changed=False, elapsed=0.0)
     try:
+        stamp = None
         if params["run_id"]:
-            errors = lab_case.validate(params)
-            if errors:
-                raise lab_case.CaseError("; ".join(errors))
-            hostlock.stamp(params["run_id"], params["deadline"] + params["settle_s"] + params["tail_s"] + 60)
-        result = lab_case.run(params)
+            busy_s = params["deadline"] + params["settle_s"] + params["tail_s"] + 60
+            stamp = lambda: hostlock.stamp(params["run_id"], busy_s)  # noqa: E731
+        result = lab_case.run(params, before=stamp)
     except (lab_case.CaseError, hostlock.Held) as exc:
         module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
     for warning in result["meta"]["warnings"]:

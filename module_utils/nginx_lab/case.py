@@ -13,7 +13,7 @@ import time
 
 from . import KIT_VERSION, SCHEMA_VERSION, clientrun, hostload, netns, nginx_conf, params, tracing, validity
 from .guardian import CaseError, run_supervised
-from .procnet import children_of, mem_available_bytes, process_table, read_file
+from .procnet import alive, children_of, mem_available_bytes, process_table, read_file
 from .sampler import Sampler
 from .sockdiag import UnixListenerDiag
 from .summary import summarize
@@ -138,16 +138,18 @@ def _log_lines(path, limit=20000):
     return lines[:limit]
 
 
-def run(p):
+def run(p, before=None):
     """Run the case described by params `p`; returns the result document.
 
-    Raises CaseError with a user-facing message on refusal or failure. The
-    case runs in a supervised worker process (guardian.py): in every outcome,
-    what it created is gone when this returns.
+    Raises CaseError with a user-facing message on refusal or failure. `before()`, if given, is called once `p`
+    is valid and before anything changes (the module stamps the host lock there). The case runs in a supervised
+    worker process (guardian.py): in every outcome, what it created is gone when this returns.
     """
     errors = validate(p)
     if errors:
         raise CaseError("; ".join(errors))
+    if before is not None:
+        before()
     doc, problems = run_supervised(lambda track: _run_case(p, track))
     doc["meta"]["cleanup_problems"] = problems
     if problems:
@@ -275,8 +277,8 @@ class _Case(object):
         """The case's processes when the clients ended (or the deadline came)."""
         exit_status = self.upstream.poll()
         return {"mode": self.p["mode"], "upstream_alive": exit_status is None, "upstream_exit": exit_status,
-                "master_alive": _alive(self.master), "workers_start": self.workers_start,
-                "workers_end": [pid for pid in children_of(self.master) if _alive(pid)]}
+                "master_alive": alive(self.master), "workers_start": self.workers_start,
+                "workers_end": [pid for pid in children_of(self.master) if alive(pid)]}
 
     def result(self):
         p = self.p
@@ -303,11 +305,6 @@ class _Case(object):
                      "access": _log_lines(os.path.join(self.workdir, "access.log"))},
             "summary": summarize(samples, self.records, self.meta["clients_window"]),
         }
-
-
-def _alive(pid):
-    text = read_file("/proc/%d/stat" % pid)
-    return bool(text) and text.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def _run_case(p, track):

@@ -20,18 +20,13 @@ import time
 import traceback
 
 from . import netns
-from .procnet import process_table, read_file
+from .procnet import alive, process_table
 
 PR_SET_CHILD_SUBREAPER = 36
 
 
 class CaseError(Exception):
     """A refusal or failure with a message meant for the user."""
-
-
-def _alive(pid):
-    text = read_file("/proc/%d/stat" % pid)
-    return bool(text) and text.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def _group_members(pgid):
@@ -101,12 +96,12 @@ def clean(state):
         _signal(members(), signal.SIGKILL)
         if not _wait_gone(members, 3.0):
             problems.append("processes that would not die: %s" % members())
-    _signal([p for p in state["pids"] if _alive(p)], signal.SIGKILL)
+    _signal([p for p in state["pids"] if alive(p)], signal.SIGKILL)
     for name in state["netns"]:
         if not netns.exists(name):
             continue
         ino = netns.inode(name)
-        inside = lambda: [p for p in netns.members(ino) if _alive(p)]
+        inside = lambda: [p for p in netns.members(ino) if alive(p)]
         _signal(inside(), signal.SIGKILL)  # clients, strays: nothing may stay in the case's namespace
         if not _wait_gone(inside, 3.0):
             problems.append("processes still in namespace %s: %s" % (name, inside()))

@@ -12,7 +12,7 @@ import os
 import socket
 import time
 
-from .runs import process_alive
+from . import procnet
 
 LOCK = "/run/nginx-proxy-lab/run.lock"
 
@@ -40,13 +40,13 @@ def holder_alive(doc, now=None, stale_after_s=900.0):
     """Whether the run recorded in lock document `doc` may still be running, and why."""
     now = time.time() if now is None else now
     if doc.get("controller_host") == socket.gethostname() and doc.get("controller_pid"):
-        alive = process_alive(doc["controller_pid"], doc.get("controller_start"))
-        return alive, "its ansible-playbook (PID %s on this host) %s" % (
-            doc["controller_pid"], "is running" if alive else "has ended")
+        alive_now = procnet.alive(doc["controller_pid"], doc.get("controller_start"))
+        return alive_now, "its ansible-playbook (PID %s on this host) %s" % (
+            doc["controller_pid"], "is running" if alive_now else "has ended")
     quiet = now - float(doc.get("updated", 0))
     busy = float(doc.get("busy_until", 0)) - now
-    alive = quiet < stale_after_s or busy > 0
-    return alive, "last heard of %.0f s ago from %s%s" % (quiet, doc.get("controller_host"),
+    recent = quiet < stale_after_s or busy > 0
+    return recent, "last heard of %.0f s ago from %s%s" % (quiet, doc.get("controller_host"),
                                                          ", a case may run %.0f s more" % busy if busy > 0 else "")
 
 
@@ -68,8 +68,8 @@ def hold(run_id, controller_host=None, controller_pid=None, controller_start=Non
         old.update(updated=time.time())
         _write(path, old)
         return None
-    alive, why = holder_alive(old, stale_after_s=stale_after_s)
-    if alive:
+    live, why = holder_alive(old, stale_after_s=stale_after_s)
+    if live:
         raise Held("run %s holds this host (%s, %s): wait for it to end; if no such run is going on, remove %s"
                    % (old.get("run_id"), path, why, path))
     _write(path, doc)

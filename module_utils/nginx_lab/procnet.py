@@ -102,3 +102,24 @@ def mem_available_bytes(meminfo="/proc/meminfo"):
         if line.startswith("MemAvailable:"):
             return int(line.split()[1]) * 1024
     return None
+
+
+def stat_fields(pid):
+    """(comm, the fields after it) of /proc/PID/stat, or None when the process is gone."""
+    text = read_file("/proc/%d/stat" % int(pid))
+    if not text:
+        return None
+    left, _, right = text.rpartition(")")
+    return left.split(" (", 1)[1], right.split()
+
+
+def start_ticks(pid):
+    """When process `pid` started, in clock ticks after boot (tells a reused PID apart), or None."""
+    fields = stat_fields(pid)
+    return int(fields[1][19]) if fields else None
+
+
+def alive(pid, started=None):
+    """True when `pid` runs (not a zombie) and, if `started` is given, is the process that started then."""
+    fields = stat_fields(pid)
+    return fields is not None and fields[1][0] not in ("Z", "X") and (started is None or int(fields[1][19]) == int(started))

@@ -10,7 +10,9 @@ import datetime
 import errno
 import json
 import os
+import subprocess
 
+from .procnet import stat_fields
 from .results_io import write_atomic
 
 # Cases whose numbers depend on how fast they run are marked `exclusive` in the catalogue: they run alone.
@@ -76,8 +78,6 @@ def schedule(names, params_of, exclusive, slots, repeat=1):
 
 def kit_commit(folder):
     """`git describe --always --dirty` of the kit's checkout, or None outside one."""
-    import subprocess
-
     try:
         out = subprocess.run(["git", "-C", folder, "describe", "--always", "--dirty", "--tags"], capture_output=True,
                              text=True, timeout=10)
@@ -115,16 +115,6 @@ def abandon(run_dir, hosts):
     return removed
 
 
-def _stat_fields(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            text = handle.read()
-    except OSError:
-        return None
-    left, _, right = text.rpartition(")")
-    return left.split(" (", 1)[1], right.split()
-
-
 def runs_ansible_playbook(cmdline):
     """True when a /proc/PID/cmdline is ansible-playbook itself (its script as argv[0], or as the script of
     its interpreter), not a wrapper that merely mentions it (`time ansible-playbook ...`, `bash -c "..."`)."""
@@ -143,7 +133,7 @@ def controller_process():
                 cmdline = handle.read()
         except OSError:
             break
-        fields = _stat_fields(pid)
+        fields = stat_fields(pid)
         if fields is None:
             break
         if runs_ansible_playbook(cmdline):
@@ -154,10 +144,3 @@ def controller_process():
         if pid <= 1:
             break
     return found or (None, None)
-
-
-def process_alive(pid, start_ticks):
-    """True when process `pid` exists and is the one that started at `start_ticks` (not a reused PID)."""
-    fields = _stat_fields(int(pid))
-    return fields is not None and fields[1][0] not in ("Z", "X") and (start_ticks is None
-                                                                     or int(fields[1][19]) == int(start_ticks))

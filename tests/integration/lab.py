@@ -135,3 +135,17 @@ def wait_for(predicate, seconds=60, step=0.1):
             return value
         time.sleep(step)
     return None
+
+
+def ctrl_c(proc, seconds=30):
+    """What Ctrl-C in a terminal does to an ansible-playbook started with start_new_session=True: SIGINT to its
+    whole process group; waits for it to end (SIGKILL of the group if it does not)."""
+    import signal
+
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(seconds)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -62,14 +62,11 @@ def test_sigint_of_ansible_playbook_leaves_nothing(host_somaxconn):
         cwd=lab.ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         wait_until_running()
-        # What Ctrl-C in a terminal does: SIGINT to the whole foreground process group.
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(30)
+        lab.ctrl_c(proc)
         assert lab.wait_for_leftovers_to_go(host_somaxconn, seconds=20) == {}
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            lab.ctrl_c(proc, 0)
         subprocess.run(["rm", "-rf", "/tmp/npl-sigint-results"])
 
 

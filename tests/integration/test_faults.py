@@ -11,7 +11,7 @@ import time
 from nginx_lab import claims as ev
 
 from . import lab
-from .test_cleanup import start_module, wait_until_running
+from .test_cleanup import wait_until_running
 
 SLOW = {"proxy_timeout": 30, "deadline": 60}
 
@@ -124,13 +124,11 @@ def test_ctrl_c_in_parallel_mode_stops_every_case_at_once_and_keeps_finished_res
         saved = lambda: glob.glob(str(tmp_path / "*" / "localhost" / "lab-wc-4.r1.json"))
         assert lab.wait_for(saved, 90), "lab-wc-4 was not saved"
         assert lab.wait_for(lambda: len(lab.lab_namespaces()) >= 3, 30), lab.lab_namespaces()
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        proc.wait(30)
+        lab.ctrl_c(proc)
         assert lab.wait_for_leftovers_to_go(host_somaxconn, seconds=10) == {}
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            lab.ctrl_c(proc, 0)
     with open(saved()[0]) as handle:
         assert json.load(handle)["summary"]["clients"]["count"] == 100
     assert not os.path.exists(str(tmp_path / "latest")), "latest moved to a run that never wrote run.json"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from nginx_lab import hostlock, runs
+from nginx_lab import hostlock, procnet, runs
 
 
 def test_run_ids_made_in_the_same_second_differ_and_never_share_a_folder(tmp_path):
@@ -65,7 +65,7 @@ def test_a_second_run_is_refused_while_the_first_lives_and_takes_over_when_it_is
     lock = str(tmp_path / "run.lock")
     holder = subprocess.Popen(["sleep", "30"])
     try:
-        start = runs._stat_fields(holder.pid)[1][19]
+        start = procnet.start_ticks(holder.pid)
         import socket
         hostlock.hold("run-1", socket.gethostname(), holder.pid, int(start), path=lock)
         with pytest.raises(hostlock.Held, match="run run-1 holds this host"):

@@ -39,3 +39,14 @@ def unpack_run(target):
 
 
 CLAIMS_FILE = os.path.join(ROOT, "playbooks", "vars", "claims.yml")
+
+
+def stored_repetitions(kind, case="case1-ok-curl"):
+    """The three real repetitions of `case` kept in tests/data/reps-6.18/<kind> ("quiet", or "loaded": run while
+    two CPU burners kept both cores busy), as evaluate_host takes them."""
+    folder = os.path.join(DATA, "reps-6.18", kind, "localhost")
+    docs = []
+    for k in (1, 2, 3):
+        with gzip.open(os.path.join(folder, "%s.r%d.json.gz" % (case, k)), "rt") as handle:
+            docs.append(json.load(handle))
+    return {case: docs}

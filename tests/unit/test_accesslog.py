@@ -7,7 +7,7 @@ import os
 import pytest
 
 from nginx_lab import accesslog
-from nginx_lab import claims as ev
+from nginx_lab import measures_clients as ev
 
 from .helpers import DATA, run_doc
 

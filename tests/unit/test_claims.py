@@ -67,8 +67,8 @@ def test_share_over_too_few_samples_is_inconclusive(results):
 
 def test_queue_measure_tells_02_from_03_on_real_samples(results):
     cases = ["case2-no-accept", "case3-no-read"]
-    share02, per02 = ev.state_matches_queue(results, cases, "02")
-    share03, per03 = ev.state_matches_queue(results, cases, "03")
+    share02, per02 = ev.MEASURES["state_matches_queue"](results, cases, "02")
+    share03, per03 = ev.MEASURES["state_matches_queue"](results, cases, "03")
     # In case 2 the queue holds every connection; in case 3 it is empty and the lines are accepted sockets.
     assert per02["case2-no-accept"]["median_queue_len"] == per02["case2-no-accept"]["median_02_lines"] == 100
     assert per03["case3-no-read"]["median_queue_len"] == 0 and per03["case3-no-read"]["median_03_lines"] == 100
@@ -76,14 +76,14 @@ def test_queue_measure_tells_02_from_03_on_real_samples(results):
 
 
 def test_listen_ratio_from_real_start_up_traces(results):
-    ratio, evidence = ev.listen_ratio(results, "lab-strace-startup-1-location", "lab-strace-startup-3-locations")
+    ratio, evidence = ev.MEASURES["listen_ratio"](results, "lab-strace-startup-1-location", "lab-strace-startup-3-locations")
     assert evidence["locations"] == 3
     assert ratio == evidence["listen_calls_3_locations"] / float(evidence["listen_calls_1_location"])
 
 
 def test_release_delay_explains_a_missing_switch(results):
     with pytest.raises(ev.Missing, match="the upstream holds its sockets"):
-        ev.release_delay(results, "case4-no-write", after="case3-no-read")
+        ev.MEASURES["release_delay"](results, "case4-no-write", after="case3-no-read")
 
 
 def test_evaluate_gives_every_claim_a_verdict_per_host(results):
@@ -96,10 +96,10 @@ def test_evaluate_gives_every_claim_a_verdict_per_host(results):
 
 
 def test_somaxconn_readings_use_the_value_at_listen_or_the_one_in_force(results):
-    _, evidence = ev.active_minus_somaxconn(results, "lab-somaxconn-8-after-listen", which="now")
+    _, evidence = ev.MEASURES["active_minus_somaxconn"](results, "lab-somaxconn-8-after-listen", which="now")
     assert evidence["somaxconn_at_listen"] == 4096 and evidence["somaxconn_now"] == 8
-    value_now, _ = ev.active_minus_somaxconn(results, "lab-somaxconn-8-after-listen", which="now")
-    value_listen, _ = ev.active_minus_somaxconn(results, "lab-somaxconn-8-after-listen")
+    value_now, _ = ev.MEASURES["active_minus_somaxconn"](results, "lab-somaxconn-8-after-listen", which="now")
+    value_listen, _ = ev.MEASURES["active_minus_somaxconn"](results, "lab-somaxconn-8-after-listen")
     assert value_listen == value_now - 4096 + 8
 
 
@@ -108,4 +108,4 @@ def test_client_outcomes_of_a_case_cut_by_its_deadline_are_not_judged(results):
     for c in doc["clients"]:
         c.update(status=None, error="case-deadline")
     with pytest.raises(ev.Missing, match="hit its case deadline"):
-        ev.status_share({"case1-ok-curl": doc}, "case1-ok-curl", 200)
+        ev.MEASURES["status_share"]({"case1-ok-curl": doc}, "case1-ok-curl", 200)

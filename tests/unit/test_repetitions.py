@@ -1,15 +1,12 @@
 """One verdict over the repetitions: the rule, and the numbers (median, range, pass count) on real results."""
 
-import gzip
-import json
-import os
 
 import pytest
 
 from nginx_lab import repetitions as reps
 from nginx_lab.results_io import load_claims
 
-from .helpers import CLAIMS_FILE, DATA, run_results
+from .helpers import CLAIMS_FILE, run_results, stored_repetitions
 
 
 @pytest.mark.parametrize("per, verdict", [
@@ -35,22 +32,13 @@ def test_three_identical_repetitions_give_one_verdict_with_no_spread(claims):
     assert "3 of 3 >= 0.9" in row["ours"]
 
 
-def stored(kind):
-    folder = os.path.join(DATA, "reps-6.18", kind, "localhost")
-    docs = []
-    for k in (1, 2, 3):
-        with gzip.open(os.path.join(folder, "case1-ok-curl.r%d.json.gz" % k), "rt") as handle:
-            docs.append(json.load(handle))
-    return {"case1-ok-curl": docs}
-
-
 def test_real_quiet_repetitions_agree(claims):
-    row = reps.evaluate_host(claims["R4"], stored("quiet"))
+    row = reps.evaluate_host(claims["R4"], stored_repetitions("quiet"))
     assert row["verdict"] == "CONFIRMED" and row["counts"]["CONFIRMED"] == 3
 
 
 def test_real_repetitions_that_disagree_under_load_vary_with_the_load_beside_them(claims):
-    row = reps.evaluate_host(claims["R4"], stored("loaded"))
+    row = reps.evaluate_host(claims["R4"], stored_repetitions("loaded"))
     assert row["verdict"] == "VARIES"
     assert row["counts"]["CONFIRMED"] >= 1 and row["counts"]["REFUTED"] >= 1
     share = row["checks"][0]

@@ -1,0 +1,72 @@
+"""The pinned verdicts molecule holds each kernel to: one verdict per claim, VARIES with its measure and range,
+checked against verdict rows computed from real repetitions."""
+
+import copy
+import os
+
+import pytest
+import yaml
+
+from nginx_lab import pinned
+from nginx_lab import repetitions as reps
+from nginx_lab.results_io import load_claims
+
+from .helpers import CLAIMS_FILE, ROOT, stored_repetitions
+
+PINS = os.path.join(ROOT, "molecule", "expected_verdicts.yml")
+
+
+def expected():
+    with open(PINS) as handle:
+        return yaml.safe_load(handle)["expected"]
+
+
+def r4_row(kind):
+    claim = [c for c in load_claims(CLAIMS_FILE) if c["id"] == "R4"][0]
+    return reps.evaluate_host(claim, stored_repetitions(kind))
+
+
+VARIES_PIN = {"verdict": "VARIES", "measure": "state_share", "range": [0.5, 1.0]}
+
+
+def test_the_shipped_pins_give_every_claim_one_verdict_on_every_kernel():
+    claims = sorted(c["id"] for c in load_claims(CLAIMS_FILE))
+    pins = expected()
+    pinned.check_pins(pins)
+    for glob, entries in pins.items():
+        assert sorted(entries) == claims, glob
+        assert not [cid for cid, pin in entries.items() if isinstance(pin, list)], glob
+
+
+@pytest.mark.parametrize("bad", [["CONFIRMED", "REFUTED"], "VARIES", "MAYBE", {"verdict": "VARIES", "measure": "x"},
+                                 {"verdict": "VARIES", "measure": "x", "range": [1.0, 0.5]}])
+def test_a_pin_that_is_not_one_verdict_is_refused_with_the_fix(bad):
+    with pytest.raises(pinned.PinError, match="expected_verdicts.yml 6.1.\\* R4"):
+        pinned.check_pins({"6.1.*": {"R4": bad}})
+
+
+def test_pins_are_chosen_by_the_kernel_release():
+    pins = expected()
+    assert pinned.pins_for(pins, "6.1.0-56-cloud-amd64")["R4b"]["verdict"] == "VARIES"
+    assert pinned.pins_for(pins, "6.12.117+deb12-cloud-amd64")["R2"] == "CONFIRMED"
+    assert pinned.pins_for(pins, "5.10.0-30-amd64") is None
+
+
+def test_a_plain_pin_needs_the_same_verdict():
+    row = r4_row("quiet")
+    assert pinned.disagreement("CONFIRMED", row) is None
+    assert "expected REFUTED, measured CONFIRMED" in pinned.disagreement("REFUTED", row)
+
+
+def test_a_varies_pin_accepts_varies_and_either_side_inside_its_range():
+    loaded, quiet = r4_row("loaded"), r4_row("quiet")
+    assert loaded["verdict"] == "VARIES" and quiet["verdict"] == "CONFIRMED"
+    assert pinned.disagreement(VARIES_PIN, loaded) is None
+    assert pinned.disagreement(VARIES_PIN, quiet) is None
+
+
+def test_a_varies_pin_fails_when_the_number_leaves_its_range():
+    row = copy.deepcopy(r4_row("quiet"))
+    narrow = dict(VARIES_PIN, range=[0.5, 0.6])
+    message = pinned.disagreement(narrow, row)
+    assert message and "state_share in [0.5, 0.6]" in message and "measured CONFIRMED" in message

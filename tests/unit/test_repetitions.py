@@ -1,6 +1,5 @@
 """One verdict over the repetitions: the rule, and the numbers (median, range, pass count) on real results."""
 
-
 import pytest
 
 from nginx_lab import repetitions as reps

@@ -103,6 +103,11 @@ schedule:
       case runs done alone afterwards.
   returned: when state is started
   type: dict
+hosts:
+  description: The hosts the run holds; every host runs the whole schedule.
+  returned: when state is started
+  type: list
+  elements: str
 controller:
   description: C(host), C(pid) and C(start) (clock ticks) of the ansible-playbook process.
   returned: when state is started
@@ -159,10 +164,11 @@ def main():
             if module.check_mode:
                 rid = p["run_id"] or runs.new_run_id()
                 module.exit_json(changed=False, run_id=rid, run_dir=os.path.join(p["results_dir"], rid), schedule=plan,
+                                 hosts=p["hosts"],
                                  controller=dict(host=socket.gethostname(), pid=pid, start=start),
                                  started_at=time.time(), elapsed=0.0)
             rid, run_dir = runs.create(p["results_dir"], p["hosts"], p["run_id"])
-            module.exit_json(changed=True, run_id=rid, run_dir=run_dir, schedule=plan,
+            module.exit_json(changed=True, run_id=rid, run_dir=run_dir, schedule=plan, hosts=p["hosts"],
                              controller=dict(host=socket.gethostname(), pid=pid, start=start), started_at=time.time(),
                              elapsed=round(time.monotonic() - started, 3))
         if not p["run_id"]:

@@ -188,6 +188,18 @@ options:
       - The run this case belongs to. When set, the case refuses to start unless that run holds the host
         (module M(nginx_lab_lock)), and stamps the lock with the time by which it will have ended.
     type: str
+  save_as:
+    description:
+      - Path on the controller where the action plugin writes the result document (atomically, parent folders
+        created) as soon as the case ends, as M(ansible.builtin.fetch) writes its C(dest). C(case_result) is then
+        left out of the returned values, so a run's memory does not grow with its results.
+    type: path
+notes:
+  - The action plugin of the same name runs the case on the target through the kit's runner
+    (C(/opt/nginx-proxy-lab/lib/runner.py), installed by the C(lab_runner) role) when the runner there is the
+    same code as the controller's (a digest of the files), which saves the module's start-up (about 2.5 s per
+    case on an emulated VM); otherwise through this module, with a warning. Both run the same code
+    (module_utils C(nginx_lab.case_entry)).
 author:
   - nginx-proxy-lab developers
 """
@@ -198,6 +210,12 @@ EXAMPLES = r"""
     case: case2-no-accept
     mode: no-accept
   register: case2
+
+- name: Case 3, its result written on the controller as soon as it ends
+  nginx_proxy_case:
+    case: case3-no-read
+    mode: no-read
+    save_as: "results/manual/{{ inventory_hostname }}/case3-no-read.json"
 
 - name: somaxconn 8 and 32 clients, on a disposable VM's own stack
   nginx_proxy_case:
@@ -211,8 +229,16 @@ EXAMPLES = r"""
 RETURN = r"""
 case_result:
   description: The result document (schema in docs/result-schema.md).
-  returned: success
+  returned: success, when I(save_as) is not given
   type: dict
+saved_to:
+  description: Where the result document was written on the controller.
+  returned: success, when I(save_as) is given
+  type: str
+runner:
+  description: How the case ran on the target, C(runner) (the kit's runner) or C(module) (this module).
+  returned: always
+  type: str
 summary_line:
   description: One line with the case's state shares and client outcomes.
   returned: success
@@ -223,48 +249,26 @@ elapsed:
   type: float
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.nginx_lab import case as lab_case
-from ansible.module_utils.nginx_lab import hostlock
-from ansible.module_utils.nginx_lab.params import ARGUMENT_SPEC, complete
-
-
-
-def summary_line(result):
-    s = result["summary"]
-    states = " ".join("%s:%s%%" % (code, pct) for code, pct in s["unix_states_pct"].items() if pct)
-    outcomes = " ".join("%s×%d" % (k, v) for k, v in s["clients"]["status_counts"].items())
-    lat = s["clients"]["latency_s"]
-    validity = result["meta"].get("validity") or {}
-    invalid = "" if validity.get("valid", True) else " | INVALID: " + "; ".join(validity.get("problems", []))
-    return "%s [%s] states %s | queue peak %s backlog %s | active peak %s | clients %s | latency median %ss max %ss%s" % (
-        result["meta"]["case"], result["meta"]["kernel"], states or "-", s["queue_len_peak"], s["backlog"],
-        s["active_peak"], outcomes, lat["median"], lat["max"], invalid)
+from ansible.module_utils.nginx_lab import case_entry
+from ansible.module_utils.nginx_lab.params import ARGUMENT_SPEC, CONTROLLER_OPTIONS, complete
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    params = complete(module.params)
-    started = time.monotonic()
+    module = AnsibleModule(argument_spec=dict(ARGUMENT_SPEC, **CONTROLLER_OPTIONS), supports_check_mode=True)
+    params = complete({k: v for k, v in module.params.items() if k not in CONTROLLER_OPTIONS})
     if module.check_mode:
         errors = lab_case.validate(params)
         if errors:
             module.fail_json(msg="; ".join(errors), elapsed=0.0)
         module.exit_json(changed=False, elapsed=0.0)
-    try:
-        stamp = None
-        if params["run_id"]:
-            busy_s = params["deadline"] + params["settle_s"] + params["tail_s"] + 60
-            stamp = lambda: hostlock.stamp(params["run_id"], busy_s)  # noqa: E731
-        result = lab_case.run(params, before=stamp)
-    except (lab_case.CaseError, hostlock.Held) as exc:
-        module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
-    for warning in result["meta"]["warnings"]:
+    outcome = case_entry.run(params)
+    if outcome.pop("failed"):
+        module.fail_json(**outcome)
+    for warning in outcome.pop("warnings"):
         module.warn(warning)
-    module.exit_json(changed=True, case_result=result, summary_line=summary_line(result),
-                     elapsed=round(time.monotonic() - started, 3))
+    module.exit_json(changed=True, **outcome)
 
 
 if __name__ == "__main__":

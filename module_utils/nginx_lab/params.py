@@ -52,6 +52,8 @@ ARGUMENT_SPEC = dict(
     run_id=dict(type="str"),
     repetition=dict(type="int", default=1),
 )
+# Options the action plugin handles on the controller (the module accepts and ignores them).
+CONTROLLER_OPTIONS = dict(save_as=dict(type="path"))
 
 # Inclusive (min, max) of every number. Where the kernel or the host sets the real limit (somaxconn,
 # open files, memory), check_host() and the module's own checks add it.

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -47,6 +48,39 @@ def goaccess_pages(run_dir, by_host):
     return pages
 
 
+_PLOT_JOBS = {}
+
+
+def _plot(key):
+    doc, path, title = _PLOT_JOBS[key]
+    plots.case_figure(doc, path, title)
+    return key
+
+
+def draw_plots(run_dir, by_host):
+    """One figure per host and case (about 0.9 s of CPU each), on every CPU at once: forked workers that inherit
+    the documents rather than receive them."""
+    jobs = {}
+    for h, docs in by_host.items():
+        os.makedirs(os.path.join(run_dir, "plots", h), exist_ok=True)
+        for case, doc in docs.items():
+            jobs[(h, case)] = (doc, os.path.join(run_dir, "plots", h, case + ".png"),
+                               "%s on %s (Linux %s, nginx %s)" % (case, h, doc["meta"]["kernel"], doc["meta"]["nginx_version"]))
+    workers = min(len(jobs), os.cpu_count() or 1)
+    _PLOT_JOBS.update(jobs)
+    try:
+        if workers <= 1:
+            for key in jobs:
+                _plot(key)
+        else:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for _ in pool.imap_unordered(_plot, list(jobs)):
+                    pass
+    finally:
+        _PLOT_JOBS.clear()
+    return len(jobs)
+
+
 def _inline_images(html, run_dir):
     def repl(match):
         path = os.path.join(run_dir, match.group(1))
@@ -66,12 +100,7 @@ def write(run_dir, claims_path, catalogue=None):
     with open(os.path.join(run_dir, "verdicts.json")) as handle:
         verdicts_doc = json.load(handle)
     claims = load_claims(claims_path)
-    for h, docs in by_host.items():
-        os.makedirs(os.path.join(run_dir, "plots", h), exist_ok=True)
-        for case, doc in docs.items():
-            plots.case_figure(doc, os.path.join(run_dir, "plots", h, case + ".png"),
-                              "%s on %s (Linux %s, nginx %s)" % (case, h, doc["meta"]["kernel"],
-                                                                 doc["meta"]["nginx_version"]))
+    draw_plots(run_dir, by_host)
     pages = goaccess_pages(run_dir, by_host)
     text = report_md.build(by_reps, record, verdicts_doc, claims, catalogue or {}, pages)
     write_atomic(os.path.join(run_dir, "report.md"), text)

@@ -14,11 +14,13 @@ import time
 
 import yaml
 
-from . import arguments, image, libvirt_ns, spec
+from . import arguments, image, libvirt_ns, progress, spec
 
 VENV_BIN = os.path.join(spec.ROOT, ".venv", "bin")
 # The kernel each VM boots, decided by spec.boot_choice and read by the Vagrantfile.
 BOOT_FILE = os.path.join(libvirt_ns.RUN, "boot.json")
+# The run's progress events (callback_plugins/npl_progress.py), folded into matrix.json.
+PROGRESS_FILE = os.path.join(libvirt_ns.RUN, "progress.jsonl")
 
 
 def log(message):
@@ -119,6 +121,7 @@ def main(argv=None):
                  "the namespace" % (vagrant.get_vagrant_executable(), wrapper))
     code = 1
     choices = {}
+    steps = {"plays": [], "hosts": {}}
     try:
         libvirt_ns.up(os.path.join(image.CACHE, "pool"))
         choices = boot_choices(image_dir, manifest, kernels, BOOT_FILE)
@@ -139,12 +142,22 @@ def main(argv=None):
             code = 0
             return code
         t = time.monotonic()
+        if os.path.exists(PROGRESS_FILE):
+            os.unlink(PROGRESS_FILE)
+        env["NPL_PROGRESS_FILE"] = PROGRESS_FILE
+        log("running run_cases.yml on %s: check the request, provision, the cases (a line per case with the count "
+            "and the time left), the report" % ", ".join(k["name"] for k in kernels))
         cmd = libvirt_ns.in_ns([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inv, "run_cases.yml",
                                 "-e", "npl_results_dir=%s" % os.path.abspath(args.results_dir)]
                                + spec.run_args(matrix) + args.extra)
         code = subprocess.run(cmd, cwd=spec.ROOT, env=env).returncode
         timings["cases_s"] = round(time.monotonic() - t, 1)
-        log("run_cases.yml ended with %d after %.1f s" % (code, timings["cases_s"]))
+        steps = progress.breakdown(progress.read(PROGRESS_FILE))
+        log("run_cases.yml ended with %d after %.1f s: %s" % (code, timings["cases_s"], "; ".join(
+            "%s %.1f s" % (p["name"], p["seconds"]) for p in steps["plays"])))
+        for host, row in steps["hosts"].items():
+            log("%s: %d cases, %.1f s in the cases, %.1f s between them (median %.2f s per case)" % (
+                host, len(row["cases"]), row["case_s"], row["overhead_s"]["total"], row["overhead_s"]["median"]))
     finally:
         if args.keep or (args.up and code == 0):
             log("--keep: VMs left running; `sudo scripts/matrix --down` removes them")
@@ -161,7 +174,8 @@ def main(argv=None):
         latest = os.path.join(args.results_dir, "latest")
         if "cases_s" in timings and os.path.isdir(latest):
             with open(os.path.join(latest, "matrix.json"), "w") as handle:
-                json.dump({"schema": "npl-matrix", "schema_version": 1, "kernels": [k["name"] for k in kernels],
-                           "boots": choices, "skipped": skipped, "image": manifest, "timings": timings},
+                json.dump({"schema": "npl-matrix", "schema_version": 2, "kernels": [k["name"] for k in kernels],
+                           "boots": choices, "skipped": skipped, "image": manifest, "timings": timings,
+                           "progress": steps},
                           handle, indent=1)
     return code

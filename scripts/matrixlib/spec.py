@@ -16,10 +16,11 @@ def load(path=MATRIX_FILE):
 
 
 def run_args(matrix):
-    """ansible-playbook arguments for how the suite runs on the VMs (matrix.yml `vm.repeat`, `vm.parallel`)."""
+    """ansible-playbook arguments for how the suite runs on the VMs: matrix.yml `vm.repeat` repetitions, and the
+    case scheduler with one slot per VM CPU (`vm.cpus`; the exclusive cases run alone afterwards)."""
     vm = matrix.get("vm", {})
     return ["-e", "npl_repeat=%d" % int(vm.get("repeat", 1)),
-            "-e", "npl_parallel=%s" % ("true" if vm.get("parallel", False) else "false")]
+            "-e", "npl_parallel=true", "-e", "npl_parallel_slots=%d" % max(1, int(vm.get("cpus", 1)))]
 
 
 def env_name(kernel_name):

@@ -9,6 +9,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 RUN_DIR = "/run/nginx-proxy-lab"
 LAB_EXES = ("/usr/sbin/nginx", "/opt/nginx-proxy-lab/bin/upstream")
+# How a case's Python process shows in its command line: the module (AnsiballZ) or the action plugin's runner.
+CASE_MARKS = ("AnsiballZ_nginx_proxy_case", "npl-case-runner")
+
+
+def _is_case_process(cmdline):
+    return any(mark in cmdline for mark in CASE_MARKS)
 
 
 def env():
@@ -19,9 +25,10 @@ def env():
     return e
 
 
-def run_module(args, check=False, timeout=300):
-    """Run nginx_proxy_case through `ansible localhost -m`; returns the module's result dict."""
+def run_module(args, check=False, timeout=300, extra_env=None):
+    """Run nginx_proxy_case through `ansible localhost -m` (its action plugin); returns the task's result dict."""
     e = env()
+    e.update(extra_env or {})
     e["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
     e["ANSIBLE_STDOUT_CALLBACK"] = "json"
     cmd = [os.path.join(VENV_BIN, "ansible"), "localhost", "-m", "nginx_proxy_case", "-a", json.dumps(args)]
@@ -72,7 +79,7 @@ def lab_processes():
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == os.getpid() or _zombie(pid):
             continue
-        if _exe(pid) in LAB_EXES or "AnsiballZ_nginx_proxy_case" in _cmdline(pid):
+        if _exe(pid) in LAB_EXES or _is_case_process(_cmdline(pid)):
             found.append((int(pid), _cmdline(pid)[:120]))
     return found
 
@@ -119,10 +126,10 @@ def _ppid(pid):
 
 
 def module_process():
-    """PID of the running nginx_proxy_case module: the AnsiballZ Python process whose parent is not one
-    (its guardian and load generator are forks of it, with the same command line)."""
+    """PID of the running case: the Python process (module or runner) whose parent is not one (its guardian
+    and load generator are forks of it, with the same command line)."""
     pythons = [int(pid) for pid in os.listdir("/proc") if pid.isdigit()
-               and "AnsiballZ_nginx_proxy_case" in _cmdline(pid) and "python" in _cmdline(pid).split(" ")[0]]
+               and _is_case_process(_cmdline(pid)) and "python" in _cmdline(pid).split(" ")[0]]
     roots = [pid for pid in pythons if _ppid(pid) not in pythons]
     return roots[0] if len(roots) == 1 else None
 

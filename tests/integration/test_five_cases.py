@@ -1,6 +1,7 @@
 """The five cases of the research, from the full run of run_cases.yml against the real nginx on this machine."""
 
 import os
+import re
 
 import pytest
 
@@ -20,9 +21,15 @@ def test_one_json_per_case_and_latest_link(run):
     assert os.path.islink(str(run["results"] / "latest"))
 
 
-def test_one_line_per_case_is_printed(run):
+def test_one_line_per_case_is_printed_with_the_count(run):
+    lines = [line for line in run["stdout"].splitlines() if re.match(r"^\[\d+/\d+\] ", line)]
+    total = len(lines)
     for case in CASES:
-        assert "\"msg\": \"%s [" % case in run["stdout"]
+        mine = [line for line in lines if " localhost %s.r1 " % case in line]
+        assert len(mine) == 1, (case, lines)
+        assert re.match(r"^\[\d+/%d\] localhost %s\.r1 [0-9.]+ s \| elapsed \d+" % (total, re.escape(case)), mine[0])
+        assert "| %s [" % case in mine[0]
+    assert "included:" not in run["stdout"]
 
 
 @pytest.mark.parametrize("case", CASES)

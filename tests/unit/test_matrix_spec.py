@@ -1,15 +1,11 @@
 """The kernel matrix data: one file drives which kernels run, which are skipped (and why), and the scenarios."""
 
 import os
-import sys
 
 import pytest
+from matrixlib import scenarios, spec
 
 from .helpers import ROOT
-
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-
-from matrixlib import scenarios, spec  # noqa: E402
 
 
 def test_shipped_matrix_runs_the_debian_kernels_and_skips_6_2_with_what_to_supply(monkeypatch):

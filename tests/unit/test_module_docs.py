@@ -20,11 +20,9 @@ def argument_spec(name):
     spec = importlib.util.spec_from_file_location("npl_module_" + name, os.path.join(LIBRARY, name + ".py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if hasattr(module, "ARGUMENT_SPEC"):
-        return module.ARGUMENT_SPEC
-    from nginx_lab.params import ARGUMENT_SPEC  # nginx_proxy_case takes the shared spec
-
-    return ARGUMENT_SPEC
+    if hasattr(module, "CONTROLLER_OPTIONS"):  # nginx_proxy_case: the shared spec and the action plugin's options
+        return dict(module.ARGUMENT_SPEC, **module.CONTROLLER_OPTIONS)
+    return module.ARGUMENT_SPEC
 
 
 def documented(name):

@@ -1,0 +1,149 @@
+"""Action plugin of nginx_proxy_case: one task runs a case on the target and saves its result on the controller.
+
+The case runs through the same code as the module (module_utils nginx_lab.case_entry), started by a few lines
+of Python fed the kit's module_utils as one zip on stdin: the module's own start-up (AnsiballZ and
+ansible.module_utils.basic, about 2.3 s of CPU per case on an emulated VM) is not paid, nothing is installed or
+left on the target, and the code on the target is always the controller's. The arguments are checked on the
+controller against the module's argument spec first, so bad input fails before anything starts. In check mode,
+or with NPL_CASE_VIA_MODULE=1 in the environment, the module runs instead. With save_as, the result document
+is written on the controller (atomically) as soon as the case ends, and left out of the task's result.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import json
+import os
+import tempfile
+import time
+import zipfile
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "nginx_lab")
+
+# Run on the target: unpack the bundle to a private temporary file, run the case, print one JSON document.
+BOOTSTRAP = r'''
+import base64, json, os, sys, tempfile
+doc = json.loads(sys.stdin.read())
+me = os.getpid()
+fd, bundle = tempfile.mkstemp(prefix="npl-runner-", suffix=".zip")
+try:
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(base64.b64decode(doc["bundle"]))
+    sys.path.insert(0, bundle)
+    from nginx_lab import case_entry
+    outcome = case_entry.run(doc["params"])
+finally:
+    if os.getpid() == me:
+        os.unlink(bundle)
+sys.stdout.write(json.dumps(outcome))
+'''
+
+_CACHE = {}
+
+
+def _params_module():
+    """module_utils/nginx_lab/params.py (stdlib only), for its argument spec and complete()."""
+    if "params" not in _CACHE:
+        spec = importlib.util.spec_from_file_location("npl_case_params", os.path.join(PACKAGE, "params.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _CACHE["params"] = module
+    return _CACHE["params"]
+
+
+def _bundle():
+    """The nginx_lab package as a zip, base64: built once per process, the same bytes for the same files."""
+    if "bundle" not in _CACHE:
+        data = io.BytesIO()
+        with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(os.listdir(PACKAGE)):
+                if name.endswith(".py"):
+                    with open(os.path.join(PACKAGE, name), "rb") as handle:
+                        info = zipfile.ZipInfo("nginx_lab/" + name, date_time=(2020, 1, 1, 0, 0, 0))
+                        info.compress_type = zipfile.ZIP_DEFLATED
+                        archive.writestr(info, handle.read())
+        _CACHE["bundle"] = base64.b64encode(data.getvalue()).decode("ascii")
+    return _CACHE["bundle"]
+
+
+def save(path, document):
+    """Write `document` as JSON at `path` on the controller: parents created, never half a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".npl-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(document, handle, indent=1)
+            handle.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return os.path.abspath(path)
+
+
+class ActionModule(ActionBase):
+
+    def _interpreter(self, task_vars):
+        value = task_vars.get("ansible_python_interpreter")
+        if isinstance(value, str) and "{{" in value:
+            value = self._templar.template(value)
+        if not value or str(value).startswith("auto"):
+            value = task_vars.get("ansible_facts", {}).get("discovered_interpreter_python") or "/usr/bin/python3"
+        return str(value)
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        save_as = args.pop("save_as", None)  # params.CONTROLLER_OPTIONS
+        params = _params_module()
+        checked = ArgumentSpecValidator(params.ARGUMENT_SPEC).validate(args)
+        if checked.error_messages:
+            raise AnsibleActionFail("nginx_proxy_case: %s" % "; ".join(checked.error_messages))
+        if self._task.check_mode or os.environ.get("NPL_CASE_VIA_MODULE") == "1":
+            return self._via_module(result, task_vars, save_as)
+        started = time.monotonic()
+        # The last word names the process (ps, /proc/<pid>/cmdline): npl-case-runner.
+        command = "%s -c \"import base64;exec(base64.b64decode('%s'))\" npl-case-runner" % (
+            self._interpreter(task_vars), base64.b64encode(BOOTSTRAP.encode()).decode("ascii"))
+        stdin = json.dumps({"bundle": _bundle(), "params": params.complete(checked.validated_parameters)})
+        ran = self._low_level_execute_command(command, in_data=stdin.encode())
+        try:
+            outcome = json.loads(ran["stdout"])
+        except ValueError:
+            raise AnsibleActionFail("nginx_proxy_case: the case runner on the target ended with %s and no result: %s"
+                                    % (ran["rc"], (ran["stderr"] or ran["stdout"])[-2000:]))
+        result["runner"] = "runner"
+        result["transport_s"] = round(time.monotonic() - started - outcome.get("elapsed", 0), 3)
+        return self._finish(result, outcome, save_as)
+
+    def _via_module(self, result, task_vars, save_as):
+        outcome = self._execute_module(module_name="nginx_proxy_case", module_args=self._task.args, task_vars=task_vars)
+        result["runner"] = "module"
+        if self._task.check_mode or outcome.get("failed"):
+            result.update(outcome)
+            return result
+        outcome = dict(outcome, failed=False)
+        return self._finish(result, outcome, save_as)
+
+    def _finish(self, result, outcome, save_as):
+        if outcome.pop("failed", False):
+            result.update(failed=True, msg=outcome.get("msg", "the case failed"), elapsed=outcome.get("elapsed"))
+            return result
+        warnings = outcome.pop("warnings", [])
+        if warnings:
+            result["warnings"] = result.get("warnings", []) + warnings
+        if save_as:
+            result["saved_to"] = save(save_as, outcome.pop("case_result"))
+        result.update(outcome)
+        result["changed"] = True
+        return result

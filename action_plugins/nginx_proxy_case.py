@@ -127,7 +127,8 @@ class ActionModule(ActionBase):
         return self._finish(result, outcome, save_as)
 
     def _via_module(self, result, task_vars, save_as):
-        outcome = self._execute_module(module_name="nginx_proxy_case", module_args=self._task.args, task_vars=task_vars)
+        # the task's own name for the module: nginx_proxy_case in the kit, its FQCN from the collection
+        outcome = self._execute_module(module_name=self._task.action, module_args=self._task.args, task_vars=task_vars)
         result["runner"] = "module"
         if self._task.check_mode or outcome.get("failed"):
             result.update(outcome)

@@ -20,10 +20,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "module_utils"))
 
-from nginx_lab import case, loadgen, netns, params  # noqa: E402
+from nginx_lab import case, loadgen, netns, params, role_defaults  # noqa: E402
 from nginx_lab.guardian import run_supervised  # noqa: E402
 
-UPSTREAM = "/opt/nginx-proxy-lab/bin/upstream"
+UPSTREAM = role_defaults.upstream_binary()
 PORT = 8080
 
 

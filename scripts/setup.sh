@@ -3,7 +3,7 @@
 # packages, and the Ansible collections. Safe to run again; it redoes only what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-case "${1:-}" in -h|--help) echo "usage: scripts/setup.sh [--matrix]: as root, install the Debian packages, the virtualenv (.venv) and the collections the kit needs; --matrix adds what the kernel matrix needs."; exit 0 ;; esac
+case "${1:-}" in -h|--help) echo "usage: scripts/setup.sh [--matrix]: as root, install the Debian packages and the virtualenv (.venv) the kit needs; --matrix adds what the kernel matrix needs."; exit 0 ;; esac
 
 APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev make nginx curl strace iproute2 procps goaccess chromium)
 # `setup.sh --matrix` adds what the kernel matrix needs: image building, libvirt, qemu, Vagrant.
@@ -43,5 +43,4 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
-.venv/bin/ansible-galaxy collection install -r requirements.yml >/dev/null
 echo "setup: ready ($(.venv/bin/ansible --version | head -1), $(nginx -v 2>&1))"

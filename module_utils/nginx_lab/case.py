@@ -68,7 +68,7 @@ def validate(p):
                       "playbooks/provision.yml)" % p["nginx_binary"])
     if not os.access(p["upstream_binary"], os.X_OK):
         errors.append("upstream binary %s is missing: provision the host first (role lab_upstream builds it "
-                      "from src/upstream.c)" % p["upstream_binary"])
+                      "from roles/lab_upstream/files/upstream.c)" % p["upstream_binary"])
     if p["client_mode"] == "curl" and not shutil.which("curl"):
         errors.append("client_mode=curl needs curl on the target: install it (role lab_packages does)")
     if p["strace"] != "none" and not shutil.which("strace"):

@@ -12,7 +12,7 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLEC
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "module_utils"))
-from nginx_lab import pinned  # noqa: E402  (the kit's own pin rules, not an installed package)
+from nginx_lab import pinned, role_defaults  # noqa: E402  (the kit's own code, not an installed package)
 RESULTS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "results", "latest")
 
 
@@ -22,7 +22,7 @@ def as_root(host):
 
 
 def test_nginx_is_the_research_version(host):
-    out = host.run("/usr/sbin/nginx -v")
+    out = host.run("%s -v" % role_defaults.nginx_binary())
     assert "nginx/1.22." in out.stderr
 
 
@@ -34,9 +34,10 @@ def test_distribution_nginx_service_is_stopped_and_disabled(host):
 
 
 def test_upstream_program_is_built(host):
-    binary = host.file("/opt/nginx-proxy-lab/bin/upstream")
+    path = role_defaults.upstream_binary()
+    binary = host.file(path)
     assert binary.is_file and binary.mode & 0o111
-    assert "--mode MODE" in host.run("/opt/nginx-proxy-lab/bin/upstream --help").stdout
+    assert "--mode MODE" in host.run("%s --help" % path).stdout
 
 
 def test_nothing_of_the_lab_is_left_running(host):

@@ -52,6 +52,9 @@ def key_of(matrix, kernels):
 
 
 def _run(cmd, log, **kwargs):
+    """Run one build step, its output to the build log; the terminal says which step is running."""
+    shown = cmd[2:] if cmd[0] == "chroot" else cmd
+    print("matrix: image: %s ... (output in %s)" % (" ".join(shown)[:100], log.name), flush=True)
     log.write("$ %s\n" % " ".join(cmd))
     log.flush()
     subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, **kwargs)

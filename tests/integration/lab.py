@@ -5,10 +5,13 @@ import os
 import subprocess
 import time
 
+from nginx_lab import role_defaults
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 RUN_DIR = "/run/nginx-proxy-lab"
-LAB_EXES = ("/usr/sbin/nginx", "/opt/nginx-proxy-lab/bin/upstream")
+NGINX_BINARY, UPSTREAM_BINARY = role_defaults.nginx_binary(), role_defaults.upstream_binary()
+LAB_EXES = (NGINX_BINARY, UPSTREAM_BINARY)
 # How a case's Python process shows in its command line: the module (AnsiballZ) or the action plugin's runner.
 CASE_MARKS = ("AnsiballZ_nginx_proxy_case", "npl-case-runner")
 

@@ -54,7 +54,7 @@ def kill_mid_case(args, victim, host_somaxconn):
 
 def test_a_killed_upstream_makes_the_case_invalid_and_its_claim_inconclusive(host_somaxconn):
     doc = kill_mid_case({"case": "case3-no-read", "mode": "no-read", "clients": 20, "proxy_timeout": 3},
-                        lambda: pids_of("/opt/nginx-proxy-lab/bin/upstream")[0], host_somaxconn)
+                        lambda: pids_of(lab.UPSTREAM_BINARY)[0], host_somaxconn)
     result = doc["case_result"]
     assert result["meta"]["validity"]["valid"] is False
     assert any("upstream (mode no-read) ended before the clients did" in p for p in result["meta"]["validity"]["problems"])
@@ -66,7 +66,7 @@ def test_a_killed_upstream_makes_the_case_invalid_and_its_claim_inconclusive(hos
 
 def test_a_killed_nginx_master_makes_the_case_invalid(host_somaxconn):
     def master():
-        nginx = pids_of("/usr/sbin/nginx")
+        nginx = pids_of(lab.NGINX_BINARY)
         return [p for p in nginx if lab._ppid(p) not in nginx][0]
 
     doc = kill_mid_case({"case": "case2-no-accept", "mode": "no-accept", "clients": 20, "proxy_timeout": 3},

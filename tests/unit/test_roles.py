@@ -1,0 +1,57 @@
+"""Role hygiene: every default is documented in meta/argument_specs.yml with its type and the same default, every
+role has a README naming its variables, and the paths the cases use are the roles' own."""
+
+import os
+
+import pytest
+import yaml
+
+from nginx_lab import role_defaults
+from nginx_lab.params import ARGUMENT_SPEC
+
+from .helpers import ROOT
+
+ROLES = sorted(os.listdir(os.path.join(ROOT, "roles")))
+TYPES = {str: "str", bool: "bool", int: "int", list: "list", dict: "dict", float: "float"}
+
+
+def text(role, *parts):
+    with open(os.path.join(ROOT, "roles", role, *parts)) as handle:
+        return handle.read()
+
+
+def load(role, *parts):
+    return yaml.safe_load(text(role, *parts))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_default_is_in_the_argument_spec_with_its_type_and_value(role):
+    defaults = load(role, "defaults", "main.yml")
+    options = load(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert sorted(options) == sorted(defaults), "documented and defined variables differ"
+    for name, value in defaults.items():
+        assert name.startswith(role + "_"), "%s is not prefixed with the role's name" % name
+        spec = options[name]
+        assert spec.get("description"), name
+        assert spec["default"] == value, name
+        want = TYPES[type(value)]
+        assert spec["type"] == want or (spec["type"] == "path" and want == "str"), name
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_default_has_a_comment_and_the_readme_names_it(role):
+    lines = text(role, "defaults", "main.yml").splitlines()
+    readme = text(role, "README.md")
+    for number, line in enumerate(lines):
+        if line and not line.startswith((" ", "#", "-")) and ":" in line:
+            assert lines[number - 1].startswith("#"), "%s has no comment above it" % line
+            assert "`%s`" % line.split(":")[0] in readme, "%s/README.md does not name %s" % (role, line.split(":")[0])
+
+
+def test_the_cases_default_to_the_binaries_the_roles_install():
+    assert ARGUMENT_SPEC["upstream_binary"]["default"] == role_defaults.upstream_binary() == "/opt/nginx-proxy-lab/bin/upstream"
+    assert ARGUMENT_SPEC["nginx_binary"]["default"] == role_defaults.nginx_binary()
+
+
+def test_the_upstream_source_lives_in_its_role():
+    assert "--mode MODE" in text("lab_upstream", "files", "upstream.c")

@@ -31,5 +31,6 @@ def full_run(tmp_path_factory):
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     run_dir = os.path.realpath(str(results / "latest"))
     by_host, _ = load_run(run_dir)
-    return {"docs": first_repetition(by_host)["localhost"], "repetitions": by_host["localhost"], "stdout": out.stdout, "results": results, "run_dir": run_dir,
+    return {"docs": first_repetition(by_host)["localhost"], "repetitions": by_host["localhost"], "stdout": out.stdout,
+            "stderr": out.stderr, "results": results, "run_dir": run_dir,
             "somaxconn_before": somaxconn_before}

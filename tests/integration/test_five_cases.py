@@ -32,6 +32,10 @@ def test_one_line_per_case_is_printed_with_the_count(run):
     assert "included:" not in run["stdout"]
 
 
+def test_a_clean_run_prints_no_warning(run):
+    assert "[WARNING]" not in run["stdout"] + run["stderr"]
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_result_has_the_documented_fields(run, case):
     doc = run["docs"][case]

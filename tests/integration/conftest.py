@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+from nginx_lab import hostlock
 from nginx_lab.results_io import first_repetition, load_run
 
 from . import lab
@@ -26,6 +27,8 @@ def host_somaxconn():
 def full_run(tmp_path_factory):
     """One real run of run_cases.yml (provision, every case and lab, verdicts, report) into a temporary folder."""
     somaxconn_before = lab.somaxconn()
+    # A lock left by a run an earlier test interrupted (by design: the next run takes it over, with a warning).
+    stale_lock = os.path.exists(hostlock.LOCK)
     results = tmp_path_factory.mktemp("results")
     out = lab.playbook("-e", "npl_results_dir=%s" % results)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
@@ -33,4 +36,4 @@ def full_run(tmp_path_factory):
     by_host, _ = load_run(run_dir)
     return {"docs": first_repetition(by_host)["localhost"], "repetitions": by_host["localhost"], "stdout": out.stdout,
             "stderr": out.stderr, "results": results, "run_dir": run_dir,
-            "somaxconn_before": somaxconn_before}
+            "somaxconn_before": somaxconn_before, "stale_lock": stale_lock}

@@ -33,7 +33,10 @@ def test_one_line_per_case_is_printed_with_the_count(run):
 
 
 def test_a_clean_run_prints_no_warning(run):
-    assert "[WARNING]" not in run["stdout"] + run["stderr"]
+    warnings = [line for line in (run["stdout"] + run["stderr"]).splitlines() if "[WARNING]" in line]
+    if run["stale_lock"]:  # an earlier test interrupted a run: the takeover is announced, nothing else
+        warnings = [w for w in warnings if not re.search(r"took over the lock of run \S+, which is gone", w)]
+    assert warnings == []
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -24,10 +24,12 @@ options:
     type: str
     required: true
   mode:
-    description: Behaviour of the upstream.
+    description:
+      - Behaviour of the upstream. The research's five; C(delay) reads each request and answers 200
+        after I(upstream_delay_ms), every connection in its own thread (the operator-article labs' slow upstream).
     type: str
     required: true
-    choices: [ok, no-accept, no-read, no-write, no-close]
+    choices: [ok, no-accept, no-read, no-write, no-close, delay]
   isolation:
     description:
       - C(netns) runs the case in a private network namespace. C(host) uses the host's own network stack
@@ -50,6 +52,10 @@ options:
     description: Add a Content-Length header to the upstream's 200 (the research sent none).
     type: bool
     default: false
+  upstream_delay_ms:
+    description: Milliseconds the C(delay) upstream waits between reading a request and answering (0..3600000).
+    type: int
+    default: 1000
   upstream_binary:
     description: Path of the upstream program built by the lab_upstream role.
     type: path
@@ -76,6 +82,13 @@ options:
   worker_rlimit_nofile:
     description: nginx worker_rlimit_nofile, unset by default.
     type: int
+  accept_mutex:
+    description:
+      - nginx accept_mutex. C(default) leaves the directive out (nginx 1.22's default is C(off), with
+        EPOLLEXCLUSIVE where the kernel has it); C(on) and C(off) write it.
+    type: str
+    default: default
+    choices: [default, "on", "off"]
   keepalive_timeout:
     description: nginx keepalive_timeout in seconds.
     type: int
@@ -136,6 +149,45 @@ options:
   client_timeout:
     description: Seconds after which a client gives up; defaults to I(deadline) minus one second.
     type: float
+  client_behaviour:
+    description:
+      - C(request) sends one request and reads until the server closes (the research). C(hold-idle) connects
+        and sends nothing; C(keepalive-idle) sends one HTTP/1.1 keep-alive request to nginx's own
+        C(/npl-keepalive) location (a 204, no upstream), reads the answer, then stays idle. Both hold the
+        connection for I(client_hold_s) and note when the server closed it.
+    type: str
+    default: request
+    choices: [request, hold-idle, keepalive-idle]
+  client_ramp_s:
+    description: Seconds over which the clients start, evenly spaced (0 starts them all at once).
+    type: float
+    default: 0
+  client_hold_s:
+    description: Seconds each C(hold-idle) or C(keepalive-idle) client keeps its connection open; 0 with C(request).
+    type: float
+    default: 0
+  actions:
+    description:
+      - Things done to the case at given times after the clients start. C(stop-workers) stops every nginx
+        worker (SIGSTOP) for I(seconds), then continues them; a stopped worker is continued whatever
+        happens to the case.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      at_s:
+        description: Seconds after the clients start.
+        type: float
+        required: true
+      action:
+        description: What to do.
+        type: str
+        required: true
+        choices: [stop-workers]
+      seconds:
+        description: How long it lasts (more than 0, at most 600; it must end before the case deadline).
+        type: float
+        required: true
   deadline:
     description: Seconds after the clients start by which the case ends, whatever the clients do.
     type: float

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 from . import KIT_VERSION, SCHEMA_VERSION, clientrun, hostload, netns, nginx_conf, params, tracing, validity
+from .case_actions import CaseActions
 from .guardian import CaseError, run_supervised
 from .procnet import alive, children_of, mem_available_bytes, process_table, read_file
 from .sampler import Sampler
@@ -197,6 +198,8 @@ class _Case(object):
         p = self.p
         cmd = [p["upstream_binary"], "--mode", p["mode"], "--unix", self.socket_path, "--backlog",
                str(p["upstream_backlog"])]
+        if p["mode"] == "delay":
+            cmd += ["--delay-ms", str(p["upstream_delay_ms"])]
         if p["upstream_content_length"]:
             cmd.append("--content-length")
         self.upstream = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
@@ -255,9 +258,14 @@ class _Case(object):
         time.sleep(p["settle_s"])
         clients_start = time.monotonic() - self.t0
         self.load_before = hostload.snapshot()
+        actions = CaseActions(p.get("actions"), self.t0, self.master)
         os.write(go, b"g")
         os.close(go)
-        ended = clientrun.wait(loadgen_pid, p["deadline"])
+        actions.start(self.t0 + clients_start)
+        try:
+            ended = clientrun.wait(loadgen_pid, p["deadline"])
+        finally:
+            self.meta["actions"] = actions.finish()
         clients_end = time.monotonic() - self.t0
         self.load_after = hostload.snapshot()
         self.observed = self.observe()

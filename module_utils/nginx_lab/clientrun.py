@@ -12,7 +12,7 @@ import signal
 import time
 import traceback
 
-from . import loadgen
+from . import loadgen, nginx_conf
 from .guardian import CaseError, keep_only_fds
 
 
@@ -36,7 +36,11 @@ def start(p, t0, workdir, track):
                 records, stats = loadgen.run_curl("127.0.0.1", p["nginx_port"], p["clients"], workdir=workdir,
                                                   **kwargs)
             else:
-                records, stats = loadgen.run_python("127.0.0.1", p["nginx_port"], p["clients"], **kwargs)
+                records, stats = loadgen.run_python("127.0.0.1", p["nginx_port"], p["clients"],
+                                                    ramp_s=p.get("client_ramp_s") or 0.0,
+                                                    behaviour=p.get("client_behaviour") or "request",
+                                                    hold_s=p.get("client_hold_s") or 0.0,
+                                                    keepalive_path=nginx_conf.KEEPALIVE_PATH, **kwargs)
             out = {"records": records, "stats": stats}
             code = 0
         except BaseException:

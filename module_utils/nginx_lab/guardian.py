@@ -92,6 +92,7 @@ def clean(state):
     members = lambda: [p for g in groups for p in _group_members(g)]
     # Polite first (nginx and the upstream exit on SIGTERM), then SIGKILL.
     _signal(members(), signal.SIGTERM)
+    _signal(members(), signal.SIGCONT)  # a worker a case action stopped acts on SIGTERM only once continued
     if not _wait_gone(members, 3.0):
         _signal(members(), signal.SIGKILL)
         if not _wait_gone(members, 3.0):

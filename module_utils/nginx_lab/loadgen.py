@@ -100,45 +100,94 @@ class Meter(object):
         self.open -= 1
 
 
-async def _client(index, host, port, request, body, timeout, t0, gate, meter):
-    record = {"id": index, "start": None, "first_byte": None, "end": None, "status": None, "error": None,
-              "bytes": 0, "complete": False}
-    head, tail = bytearray(), b""
+def _new_record(index):
+    return {"id": index, "start": None, "first_byte": None, "end": None, "status": None, "error": None,
+            "bytes": 0, "complete": False}
 
-    async def exchange():
-        nonlocal tail
-        reader, writer = await asyncio.open_connection(host, port)
-        meter.up()
-        try:
-            writer.write(request)
-            if body:
-                writer.write(body)
+
+async def _request(record, seen, host, port, request, body, t0, meter):
+    """One request, read until the server closes; the response's first and last bytes go to `seen`
+    as they arrive (a client stopped half-way keeps what it got)."""
+    head = seen["head"]
+    reader, writer = await asyncio.open_connection(host, port)
+    record["connected"] = time.monotonic() - t0
+    meter.up()
+    try:
+        writer.write(request)
+        if body:
+            writer.write(body)
+        await writer.drain()
+        while True:
+            chunk = await reader.read(65536)
+            if not chunk:
+                break
+            if record["first_byte"] is None:
+                record["first_byte"] = time.monotonic() - t0
+            record["bytes"] += len(chunk)
+            if len(head) < KEEP_HEAD:
+                head.extend(chunk[: KEEP_HEAD - len(head)])
+            seen["tail"] = (seen["tail"] + chunk)[-16:]
+    finally:
+        meter.down()
+        writer.close()
+
+
+async def _hold(record, host, port, keepalive_request, hold_s, timeout, t0, meter):
+    """Connect, send the keep-alive request (if any) and read its answer, then stay idle for `hold_s`.
+    `closed` is when the server closed the connection, None when it stayed open the whole hold."""
+    record["closed"] = None
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    record["connected"] = time.monotonic() - t0
+    meter.up()
+    try:
+        if keepalive_request:
+            writer.write(keepalive_request)
             await writer.drain()
-            while True:
-                chunk = await reader.read(65536)
-                if not chunk:
-                    break
-                if record["first_byte"] is None:
-                    record["first_byte"] = time.monotonic() - t0
-                record["bytes"] += len(chunk)
-                if len(head) < KEEP_HEAD:
-                    head.extend(chunk[: KEEP_HEAD - len(head)])
-                tail = (tail + chunk)[-16:]
-        finally:
-            meter.down()
-            writer.close()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+            record["first_byte"] = time.monotonic() - t0
+            record["bytes"] = len(head)
+            record["status"], _ = parse_response(head, len(head), head[-16:])
+        try:
+            chunk = await asyncio.wait_for(reader.read(1), hold_s)
+            record["closed"] = time.monotonic() - t0
+            record["error"] = "server-closed" if not chunk else "unexpected-data"
+        except asyncio.TimeoutError:
+            record["complete"] = True
+        except OSError as exc:
+            record["closed"] = time.monotonic() - t0
+            record["error"] = error_name(exc)
+    finally:
+        meter.down()
+        writer.close()
 
+
+async def _client(index, host, port, request, body, timeout, t0, gate, meter, offset=0.0, hold=None):
+    """One client: wait at the gate, then `offset` seconds (the ramp), then a request or a hold
+    (`hold`: (keep-alive request or None, seconds))."""
+    record = _new_record(index)
+    seen = {"head": bytearray(), "tail": b""}
     try:
         await gate.wait()
+        if offset:
+            await asyncio.sleep(offset)
         record["start"] = time.monotonic() - t0
-        await asyncio.wait_for(exchange(), timeout)
+        if hold is not None:
+            try:
+                await _hold(record, host, port, hold[0], hold[1], timeout, t0, meter)
+            except Exception as exc:  # a failed connect or keep-alive request: recorded by name
+                record["error"] = record["error"] or error_name(exc)
+                if record.get("connected") is not None and record["closed"] is None:
+                    record["closed"] = time.monotonic() - t0
+            record["end"] = time.monotonic() - t0
+            return record
+        await asyncio.wait_for(_request(record, seen, host, port, request, body, t0, meter), timeout)
     except asyncio.CancelledError:  # the case deadline: stopped, keeps its start time, has no end
         record["error"] = DEADLINE
         return record
     except Exception as exc:  # every failure is a finding, recorded by name
         record["error"] = error_name(exc)
     record["end"] = time.monotonic() - t0
-    status, complete = parse_response(bytes(head), record["bytes"], tail)
+    status, complete = parse_response(bytes(seen["head"]), record["bytes"], seen["tail"])
     record["status"] = status
     record["complete"] = complete and record["error"] is None
     if status is None and record["error"] is None:
@@ -146,10 +195,11 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter):
     return record
 
 
-async def _run_python(host, port, clients, request, body, timeout, t0, meter):
-    # Every client waits at the gate, so all of them start together.
+async def _run_python(host, port, clients, request, body, timeout, t0, meter, ramp_s=0.0, hold=None):
+    # Every client waits at the gate, so all of them start together (or on the ramp's schedule from then).
     gate = asyncio.Event()
-    tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate, meter))
+    step = ramp_s / clients if clients else 0.0
+    tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate, meter, i * step, hold))
              for i in range(clients)]
     # SIGTERM is the case deadline: every client still running is cancelled and recorded as stopped.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: [t.cancel() for t in tasks])
@@ -166,17 +216,28 @@ def _usage(started, extra):
     return stats
 
 
-def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None):
-    """Run `clients` concurrent asyncio clients; returns (their records in client order, load generator stats)."""
+def keepalive_request(path):
+    return ("GET %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: nginx-proxy-lab\r\n\r\n" % path).encode()
+
+
+def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None, ramp_s=0.0,
+               behaviour="request", hold_s=0.0, keepalive_path="/npl-keepalive"):
+    """Run `clients` asyncio clients, all at once or spread over `ramp_s`; each sends one request
+    (`behaviour` request) or holds its connection for `hold_s` (hold-idle, keepalive-idle).
+    Returns (their records in client order, load generator stats)."""
     started = time.monotonic()
     t0 = started if t0 is None else t0
     raise_nofile(clients + 256)
     body = os.urandom(body_bytes) if body_bytes else b""
     request = build_request(method, path, body_bytes)
+    hold = None
+    if behaviour != "request":
+        hold = (keepalive_request(keepalive_path) if behaviour == "keepalive-idle" else None, hold_s)
     meter = Meter()
     loop = asyncio.new_event_loop()
     try:
-        records = loop.run_until_complete(_run_python(host, port, clients, request, body, timeout, t0, meter))
+        records = loop.run_until_complete(_run_python(host, port, clients, request, body, timeout, t0, meter,
+                                                      ramp_s, hold))
     finally:
         loop.close()
     return records, _usage(started, {"mode": "python", "open_peak": meter.peak})

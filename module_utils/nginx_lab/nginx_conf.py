@@ -12,6 +12,8 @@ ACCESS_LOG_FORMAT = (
     '"$http_referer" "$http_user_agent" $request_time $upstream_response_time $upstream_connect_time'
 )
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+# The location keepalive-idle clients request (nginx answers 204 itself).
+KEEPALIVE_PATH = "/npl-keepalive"
 
 
 class UnsafeValue(ValueError):
@@ -68,12 +70,18 @@ def render(p, prefix, socket_path):
     # More proxy_pass locations, for the listen()-per-proxy_pass claim (R12).
     for i in range(2, p["proxy_locations"] + 1):
         locations.append("location /p%d/ {\n            %s\n        }" % (i, "\n            ".join(proxy)))
+    if p.get("client_behaviour") == "keepalive-idle":
+        # The keep-alive clients' one request: answered by nginx itself, so only client connections stay.
+        locations.append("location = %s {\n            return 204;\n            access_log off;\n        }" % KEEPALIVE_PATH)
     locations.append("location = %s {\n            stub_status;\n            access_log off;\n        }"
                      % _token("stub_status_path", p["stub_status_path"]))
     listen = "listen 127.0.0.1:%d%s;" % (p["nginx_port"], " backlog=%d" % p["nginx_backlog"] if p.get("nginx_backlog") else "")
     server = "server {\n        %s\n        %s\n    }" % (listen, "\n        ".join(locations))
     http.append(server)
-    events = "events {\n    worker_connections %d;\n}" % p["worker_connections"]
+    events = ["worker_connections %d;" % p["worker_connections"]]
+    if p.get("accept_mutex", "default") != "default":
+        events.append("accept_mutex %s;" % _token("accept_mutex", p["accept_mutex"]))
+    events = "events {\n    %s\n}" % "\n    ".join(events)
     return "\n".join(main) + "\n" + events + "\nhttp {\n    " + "\n    ".join(http) + "\n}\n"
 
 

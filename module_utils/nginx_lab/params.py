@@ -8,7 +8,12 @@ selected case before any host is provisioned. `check()` needs nothing but the pa
 
 import re
 
-MODES = ("ok", "no-accept", "no-read", "no-write", "no-close")
+MODES = ("ok", "no-accept", "no-read", "no-write", "no-close", "delay")
+# What each client does: one request read until the server closes (the research), or hold its connection
+# open for client_hold_s, idle from the start (hold-idle) or after one keep-alive request (keepalive-idle).
+CLIENT_BEHAVIOURS = ("request", "hold-idle", "keepalive-idle")
+# Case actions at a given time (module_utils/nginx_lab/case_actions.py).
+ACTIONS = ("stop-workers",)
 INT_MAX = 2 ** 31 - 1
 
 ARGUMENT_SPEC = dict(
@@ -19,6 +24,7 @@ ARGUMENT_SPEC = dict(
     somaxconn_after_listen=dict(type="int"),
     upstream_backlog=dict(type="int", default=4096),
     upstream_content_length=dict(type="bool", default=False),
+    upstream_delay_ms=dict(type="int", default=1000),
     upstream_binary=dict(type="path", default="/opt/nginx-proxy-lab/bin/upstream"),
     nginx_binary=dict(type="path", default="/usr/sbin/nginx"),
     nginx_port=dict(type="int", default=80),
@@ -26,6 +32,7 @@ ARGUMENT_SPEC = dict(
     worker_processes=dict(type="int", default=1),
     worker_connections=dict(type="int", default=256),
     worker_rlimit_nofile=dict(type="int"),
+    accept_mutex=dict(type="str", default="default", choices=["default", "on", "off"]),
     keepalive_timeout=dict(type="int", default=10),
     proxy_buffering=dict(type="bool", default=False),
     proxy_timeout=dict(type="float", default=5),
@@ -41,6 +48,13 @@ ARGUMENT_SPEC = dict(
     request_path=dict(type="str", default="/"),
     request_body_bytes=dict(type="int", default=0),
     client_timeout=dict(type="float"),
+    client_behaviour=dict(type="str", default="request", choices=list(CLIENT_BEHAVIOURS)),
+    client_ramp_s=dict(type="float", default=0),
+    client_hold_s=dict(type="float", default=0),
+    actions=dict(type="list", elements="dict", default=[], options=dict(
+        at_s=dict(type="float", required=True),
+        action=dict(type="str", required=True, choices=list(ACTIONS)),
+        seconds=dict(type="float", required=True))),
     deadline=dict(type="float", default=30),
     settle_s=dict(type="float", default=0.3),
     tail_s=dict(type="float", default=0.5),
@@ -61,6 +75,7 @@ BOUNDS = {
     "somaxconn": (1, INT_MAX),
     "somaxconn_after_listen": (1, INT_MAX),
     "upstream_backlog": (1, INT_MAX),
+    "upstream_delay_ms": (0, 3600000),
     "nginx_port": (1, 65535),
     "nginx_backlog": (1, INT_MAX),
     "worker_processes": (1, 64),
@@ -74,6 +89,8 @@ BOUNDS = {
     # The load generator holds one copy of the body in memory (python) or writes it once (curl).
     "request_body_bytes": (0, 1 << 30),
     "client_timeout": (0.1, 86400),
+    "client_ramp_s": (0, 600),
+    "client_hold_s": (0, 86400),
     "deadline": (1, 86400),
     "settle_s": (0, 60),
     "tail_s": (0, 60),
@@ -123,10 +140,42 @@ def check(p):
         if not matches(key, p.get(key)):
             errors.append("%s=%r is not %s (e.g. %s); nothing else may reach nginx.conf or a file name"
                           % (key, p.get(key), what.replace("%%", "%"), example))
+    errors += _check_clients(p) + _check_actions(p)
     if p.get("request_path") is not None and p.get("stub_status_path") is not None \
             and p["request_path"].split("?")[0] == p["stub_status_path"]:
         errors.append("request_path %s is the stub_status location: the clients would get the status page, not the "
                       "upstream; pick another request_path or stub_status_path" % p["request_path"])
+    return errors
+
+
+def _check_clients(p):
+    errors = []
+    behaviour, hold = p.get("client_behaviour") or "request", p.get("client_hold_s") or 0
+    if behaviour != "request" and hold <= 0:
+        errors.append("client_behaviour=%s holds each connection for client_hold_s, which is 0: set client_hold_s "
+                      "to the seconds to hold" % behaviour)
+    if behaviour == "request" and hold > 0:
+        errors.append("client_hold_s=%s has no effect with client_behaviour=request: set client_behaviour to "
+                      "hold-idle or keepalive-idle, or drop client_hold_s" % hold)
+    if p.get("client_mode") == "curl" and (behaviour != "request" or (p.get("client_ramp_s") or 0) > 0):
+        errors.append("client_mode=curl starts one request per client as the research's loop did: client_behaviour "
+                      "and client_ramp_s need client_mode=python")
+    if p.get("deadline") is not None and (p.get("client_ramp_s") or 0) + hold >= p["deadline"]:
+        errors.append("client_ramp_s + client_hold_s (%s) reach the case deadline of %ss: raise deadline"
+                      % ((p.get("client_ramp_s") or 0) + hold, p["deadline"]))
+    return errors
+
+
+def _check_actions(p):
+    errors = []
+    for i, action in enumerate(p.get("actions") or []):
+        at, seconds = action.get("at_s"), action.get("seconds")
+        if at is None or seconds is None or not 0 <= at <= 3600 or not 0 < seconds <= 600:
+            errors.append("actions[%d]: at_s must be in 0..3600 and seconds in 0..600 (more than 0), got %s and %s"
+                          % (i, at, seconds))
+        elif p.get("deadline") is not None and at + seconds >= p["deadline"]:
+            errors.append("actions[%d] (%s at %ss for %ss) would outlast the case deadline of %ss: raise deadline"
+                          % (i, action.get("action"), at, seconds, p["deadline"]))
     return errors
 
 

@@ -123,3 +123,42 @@ def alive(pid, started=None):
     """True when `pid` runs (not a zombie) and, if `started` is given, is the process that started then."""
     fields = stat_fields(pid)
     return fields is not None and fields[1][0] not in ("Z", "X") and (started is None or int(fields[1][19]) == int(started))
+
+
+# The TCP listen-queue counters of /proc/net/netstat the samplers keep (names as nstat prints them).
+NETSTAT_KEYS = ("TcpExtListenOverflows", "TcpExtListenDrops")
+
+
+def parse_netstat(text):
+    """/proc/net/netstat as {"TcpExtListenOverflows": n, ...}: each header line of names is followed by a
+    line of values with the same prefix."""
+    out = {}
+    lines = text.splitlines()
+    for names, values in zip(lines[::2], lines[1::2]):
+        prefix, _, names = names.partition(":")
+        vprefix, _, values = values.partition(":")
+        if prefix != vprefix:
+            raise ValueError("not a /proc/net/netstat pair of lines: %r / %r" % (prefix, vprefix))
+        for name, value in zip(names.split(), values.split()):
+            out[prefix + name] = int(value)
+    return out
+
+
+def fd_counts(pid, sockets_up_to=4096):
+    """(open descriptors, of them sockets) of process `pid`; sockets is None above `sockets_up_to`
+    descriptors (each needs a readlink), and both are None when the process is gone."""
+    base = "/proc/%d/fd" % pid
+    try:
+        fds = os.listdir(base)
+    except OSError:
+        return None, None
+    if len(fds) > sockets_up_to:
+        return len(fds), None
+    sockets = 0
+    for fd in fds:
+        try:
+            if os.readlink(os.path.join(base, fd)).startswith("socket:"):
+                sockets += 1
+        except OSError:
+            continue
+    return len(fds), sockets

@@ -3,8 +3,9 @@
 fast thread (every unix_interval): the /proc/net/unix lines of the upstream
 path counted per state code, and in the same tick the listener's queue length
 and backlog from sock_diag.
-slow thread (every stub_interval): nginx stub_status, and VmSize/VmRSS of the
-nginx master and its workers.
+slow thread (every stub_interval): nginx stub_status (all seven counters), VmSize/VmRSS of the
+nginx master and its workers, each worker's open descriptors and sockets, and the listen-queue
+counters of the case's network namespace (/proc/net/netstat).
 Both keep columns (lists of equal length) stamped on the case's monotonic clock.
 """
 
@@ -13,7 +14,7 @@ import threading
 import time
 
 from . import stub_status
-from .procnet import STATE_CODES, children_of, count_path_states, parse_status, read_file
+from .procnet import NETSTAT_KEYS, STATE_CODES, children_of, count_path_states, fd_counts, parse_netstat, parse_status, read_file
 
 
 def _loop(stop, interval, tick, first_done=None):
@@ -81,6 +82,10 @@ class Sampler(object):
                        "worker_vmsize_kb_max": [], "worker_vmrss_kb_max": [],
                        "worker_vmsize_kb_sum": [], "worker_vmrss_kb_sum": [],
                        "body_temp_files": [], "body_temp_bytes": []}
+        # Per worker, in the order of `pids` at each sample.
+        self.workers = {"t": [], "pids": [], "fds": [], "sockets": [], "vmrss_kb": []}
+        self.netstat = {"t": []}
+        self.netstat.update({key: [] for key in NETSTAT_KEYS})
         self.cpu_seconds = {"unix": 0.0, "stub_memory": 0.0}
         self.errors = []
         self._workers = []
@@ -124,8 +129,8 @@ class Sampler(object):
             self._workers = children_of(self.nginx_pid)
             self._workers_at = t
         master = parse_status(read_file("/proc/%d/status" % self.nginx_pid) or "")
-        workers = [parse_status(read_file("/proc/%d/status" % pid) or "") for pid in self._workers]
-        workers = [w for w in workers if w["vmsize_kb"] is not None]
+        statuses = [parse_status(read_file("/proc/%d/status" % pid) or "") for pid in self._workers]
+        workers = [w for w in statuses if w["vmsize_kb"] is not None]
         m = self.memory
         m["t"].append(round(t, 6))
         m["master_vmsize_kb"].append(master["vmsize_kb"])
@@ -138,6 +143,24 @@ class Sampler(object):
         files, size = body_temp_usage(self._workers)
         m["body_temp_files"].append(files)
         m["body_temp_bytes"].append(size)
+        w = self.workers
+        w["t"].append(round(t, 6))
+        counts = [fd_counts(pid) for pid in self._workers]
+        w["pids"].append(list(self._workers))
+        w["fds"].append([c[0] for c in counts])
+        w["sockets"].append([c[1] for c in counts])
+        w["vmrss_kb"].append([status["vmrss_kb"] for status in statuses])
+
+    def _netstat_tick(self, t):
+        try:
+            values = parse_netstat(read_file("/proc/net/netstat") or "")
+        except ValueError as exc:
+            values = {}
+            if len(self.errors) < 20:
+                self.errors.append("netstat: %s" % exc)
+        self.netstat["t"].append(round(t, 6))
+        for key in NETSTAT_KEYS:
+            self.netstat[key].append(values.get(key))
 
     def _stub_tick(self, t):
         s = self.stub
@@ -158,6 +181,7 @@ class Sampler(object):
             t = time.monotonic() - self.t0
             self._memory_tick(t)
             self._stub_tick(t)
+            self._netstat_tick(t)
 
         try:
             self._renice()
@@ -199,4 +223,5 @@ class Sampler(object):
             thread.join(10)
 
     def data(self):
-        return {"unix": self.unix, "stub_status": self.stub, "memory": self.memory}
+        return {"unix": self.unix, "stub_status": self.stub, "memory": self.memory, "workers": self.workers,
+                "netstat": self.netstat}

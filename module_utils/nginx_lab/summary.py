@@ -43,10 +43,20 @@ def unix_states(unix, window=None):
     return pct, peak
 
 
+def outcome(record):
+    """A client's outcome in one word: its HTTP status or error name; a holding client (it has `closed`)
+    is `held` when its connection stayed open the whole hold, else the reason it ended."""
+    if "closed" in record:
+        return "held" if record["complete"] else (record["error"] or "closed")
+    if record["status"] is not None:
+        return str(record["status"])
+    return record["error"] or "unknown"
+
+
 def clients(records):
     counts = {}
     for record in records:
-        key = str(record["status"]) if record["status"] is not None else record["error"]
+        key = outcome(record)
         counts[key] = counts.get(key, 0) + 1
     latency = [r["end"] - r["start"] for r in records if r["end"] is not None and r["start"] is not None]
     first_byte = [r["first_byte"] - r["start"] for r in records if r["first_byte"] is not None]

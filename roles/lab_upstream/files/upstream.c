@@ -8,6 +8,9 @@
  *   no-read    accept, never read, write or close
  *   no-write   accept, read the request, never write or close
  *   no-close   accept, read, write a 200, never close
+ * and one mode of the operator-article labs:
+ *   delay      accept, read the request, answer 200 after --delay-ms, close;
+ *              every connection has its own thread, so N requests wait at once
  *
  * It prints "ready <backlog>" on stdout once listen() has returned, and on
  * SIGTERM/SIGINT/SIGHUP removes its Unix socket file and exits.
@@ -25,11 +28,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
-enum mode { MODE_OK, MODE_NO_ACCEPT, MODE_NO_READ, MODE_NO_WRITE, MODE_NO_CLOSE };
+enum mode { MODE_OK, MODE_NO_ACCEPT, MODE_NO_READ, MODE_NO_WRITE, MODE_NO_CLOSE, MODE_DELAY };
 
-static const char *mode_names[] = {"ok", "no-accept", "no-read", "no-write", "no-close"};
+static const char *mode_names[] = {"ok", "no-accept", "no-read", "no-write", "no-close", "delay"};
 static const char *unix_path;
 static volatile sig_atomic_t stopping;
 
@@ -46,11 +51,12 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: upstream --mode MODE (--unix PATH | --tcp HOST:PORT) [--backlog N]\n"
-            "                [--content-length] [--body TEXT]\n"
-            "  MODE: ok | no-accept | no-read | no-write | no-close\n"
+            "                [--content-length] [--body TEXT] [--delay-ms N]\n"
+            "  MODE: ok | no-accept | no-read | no-write | no-close | delay\n"
             "  --backlog N        listen() backlog (the kernel caps it at net.core.somaxconn); default 4096\n"
             "  --content-length   add a Content-Length header (the research sent none)\n"
-            "  --body TEXT        response body; default \"ok\\n\"\n");
+            "  --body TEXT        response body; default \"ok\\n\"\n"
+            "  --delay-ms N       delay mode: milliseconds between reading a request and answering; default 1000\n");
 }
 
 static int parse_mode(const char *s)
@@ -164,17 +170,60 @@ static void write_response(int fd, int content_length, const char *body)
         perror("upstream: write");
 }
 
+struct delayed {
+    int fd;
+    long delay_ms;
+    int content_length;
+    const char *body;
+};
+
+/* delay mode: one thread per connection reads, sleeps, answers and closes. */
+static void *serve_delayed(void *arg)
+{
+    struct delayed *d = arg;
+    read_request(d->fd);
+    struct timespec ts = {.tv_sec = d->delay_ms / 1000, .tv_nsec = (d->delay_ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    write_response(d->fd, d->content_length, d->body);
+    close(d->fd);
+    free(d);
+    return NULL;
+}
+
+static void start_delayed(int fd, long delay_ms, int content_length, const char *body)
+{
+    struct delayed *d = malloc(sizeof(*d));
+    pthread_t thread;
+    pthread_attr_t attr;
+    if (!d) {
+        close(fd);
+        return;
+    }
+    *d = (struct delayed){.fd = fd, .delay_ms = delay_ms, .content_length = content_length, .body = body};
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024); /* read_request keeps 64 KB on the stack */
+    if (pthread_create(&thread, &attr, serve_delayed, d) != 0) {
+        perror("upstream: pthread_create");
+        close(fd);
+        free(d);
+    }
+    pthread_attr_destroy(&attr);
+}
+
 int main(int argc, char **argv)
 {
     int mode = -1, backlog = 4096, content_length = 0;
+    long delay_ms = 1000;
     const char *unix_arg = NULL, *tcp_arg = NULL, *body = "ok\n";
     static const struct option opts[] = {
         {"mode", required_argument, 0, 'm'},   {"unix", required_argument, 0, 'u'},
         {"tcp", required_argument, 0, 't'},    {"backlog", required_argument, 0, 'b'},
         {"content-length", no_argument, 0, 'c'}, {"body", required_argument, 0, 'B'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+        {"delay-ms", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "m:u:t:b:cB:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:u:t:b:cB:d:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': mode = parse_mode(optarg); break;
         case 'u': unix_arg = optarg; break;
@@ -182,11 +231,12 @@ int main(int argc, char **argv)
         case 'b': backlog = atoi(optarg); break;
         case 'c': content_length = 1; break;
         case 'B': body = optarg; break;
+        case 'd': delay_ms = atol(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (mode < 0 || (!unix_arg == !tcp_arg)) {
+    if (mode < 0 || (!unix_arg == !tcp_arg) || delay_ms < 0) {
         usage(stderr);
         return 2;
     }
@@ -231,6 +281,10 @@ int main(int argc, char **argv)
         }
         if (mode == MODE_NO_READ)
             continue;
+        if (mode == MODE_DELAY) {
+            start_delayed(fd, delay_ms, content_length, body);
+            continue;
+        }
         read_request(fd);
         if (mode == MODE_NO_WRITE)
             continue;

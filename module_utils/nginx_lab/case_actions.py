@@ -1,0 +1,80 @@
+"""Things done to a running case at given times (the catalogue's `actions`), in a thread of the case.
+
+stop-workers: SIGSTOP every nginx worker for `seconds`, then SIGCONT. Whatever happens (the clients end
+early, the case fails, the deadline comes), finish() continues every process still stopped before the
+case goes on; if the case process itself dies, the guardian's clean-up continues and ends the case's
+processes (guardian.clean). Each action's record says when it began and ended on the case clock.
+"""
+
+import os
+import signal
+import threading
+import time
+
+from .procnet import alive, children_of
+
+
+class CaseActions(object):
+    def __init__(self, actions, t0, master):
+        self.actions = sorted(actions or [], key=lambda a: a["at_s"])
+        self.t0 = t0
+        self.master = master
+        self.records = []
+        self.errors = []
+        self._stopped = set()
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._thread = None
+
+    def start(self, base):
+        """Run the actions in a thread; `at_s` counts from `base` (time.monotonic() when the clients started)."""
+        if not self.actions:
+            return
+        self._thread = threading.Thread(target=self._run, args=(base,), daemon=True)
+        self._thread.start()
+
+    def _now(self):
+        return round(time.monotonic() - self.t0, 6)
+
+    def _run(self, base):
+        for action in self.actions:
+            if self._cancel.wait(max(0.0, base + action["at_s"] - time.monotonic())):
+                return
+            record = {"action": action["action"], "at_s": action["at_s"], "seconds": action["seconds"],
+                      "began": self._now(), "ended": None, "pids": []}
+            self.records.append(record)
+            try:
+                self._stop_workers(record, action["seconds"])
+            except OSError as exc:
+                self.errors.append("%s at %ss: %s" % (action["action"], action["at_s"], exc))
+            finally:
+                self._continue_all(record)
+
+    def _stop_workers(self, record, seconds):
+        pids = children_of(self.master)
+        with self._lock:
+            for pid in pids:
+                self._stopped.add(pid)
+                os.kill(pid, signal.SIGSTOP)
+                record["pids"].append(pid)
+        self._cancel.wait(seconds)
+
+    def _continue_all(self, record=None):
+        with self._lock:
+            for pid in sorted(self._stopped):
+                if alive(pid):
+                    try:
+                        os.kill(pid, signal.SIGCONT)
+                    except ProcessLookupError:
+                        pass
+            self._stopped.clear()
+        if record is not None and record["ended"] is None:
+            record["ended"] = self._now()
+
+    def finish(self):
+        """Cut any action short, continue every stopped process, and return the records."""
+        self._cancel.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        self._continue_all()
+        return {"done": self.records, "errors": self.errors}

@@ -1,0 +1,198 @@
+"""Measures of nginx's capacity limits (the operator articles' O1, O2, O5, O13): what happens to clients
+beyond worker_connections, slots and descriptors per proxied request, stub_status accepts - handled, and
+how two workers share connections around the 7/8 mark."""
+
+from .measure_common import Missing, case_result, finished, rounded
+
+__all__ = ["cliff", "slots_per_request", "fds_per_request", "capacity_over_half", "accepts_handled_gap",
+           "accept_balance"]
+
+# A client that failed within this many seconds of its start failed "at once".
+FAST_FAILURE_S = 1.0
+# A served client is on time when it took at most the upstream's delay plus this.
+ON_TIME_MARGIN_S = 1.0
+
+
+def _upstream_delay(doc):
+    params = doc["meta"]["params"]
+    if params["mode"] != "delay":
+        raise Missing("%s does not run the delay upstream" % params["case"])
+    return params["upstream_delay_ms"] / 1000.0
+
+
+def outcome_classes(doc):
+    """Each client of a delay-upstream case as served on time, served late (it waited), failed fast or failed
+    slowly; with the times to failure."""
+    delay = _upstream_delay(doc)
+    classes = {"served_on_time": 0, "served_late": 0, "failed_fast": 0, "failed_slow": 0}
+    to_failure = []
+    for c in doc["clients"]:
+        if c["start"] is None or c["end"] is None:
+            continue
+        took = c["end"] - c["start"]
+        if c["status"] == 200 and c["complete"]:
+            classes["served_on_time" if took <= delay + ON_TIME_MARGIN_S else "served_late"] += 1
+        else:
+            to_failure.append(took)
+            classes["failed_fast" if took <= FAST_FAILURE_S else "failed_slow"] += 1
+    to_failure.sort()
+    return classes, to_failure
+
+
+def _per_case(results, cases, one):
+    values, evidence = [], {}
+    for case in cases:
+        value, ev = one(finished(case_result(results, case), case))
+        values.append(value)
+        evidence[case] = ev
+    return values, evidence
+
+
+def cliff(results, cases):
+    """Of the clients nginx did not serve on time, the share that failed at once (within FAST_FAILURE_S),
+    rather than waiting; the smallest share over `cases`. Missing when every client was served on time."""
+    def one(doc):
+        classes, to_failure = outcome_classes(doc)
+        beyond = len(doc["clients"]) - classes["served_on_time"]
+        if beyond == 0:
+            raise Missing("%s: every client was served on time, capacity was never passed" % doc["meta"]["case"])
+        ev = dict(classes, time_to_failure_s={"min": rounded(to_failure[0]) if to_failure else None,
+                                              "median": rounded(to_failure[len(to_failure) // 2]) if to_failure else None,
+                                              "max": rounded(to_failure[-1]) if to_failure else None},
+                  outcomes=doc["summary"]["clients"]["status_counts"])
+        return classes["failed_fast"] / float(beyond), ev
+    values, evidence = _per_case(results, cases, one)
+    return min(values), evidence
+
+
+def _served_intervals(doc):
+    return [(c["start"], c["end"]) for c in doc["clients"]
+            if c["status"] == 200 and c["start"] is not None and c["end"] is not None]
+
+
+def peak_in_flight(intervals):
+    """Most intervals open at one time."""
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda x: (x[0], x[1]))
+    peak = now = 0
+    for _, step in events:
+        now += step
+        peak = max(peak, now)
+    return peak
+
+
+def _worker_columns(doc):
+    w = doc["samples"].get("workers")
+    if not w or not w["t"]:
+        raise Missing("%s has no per-worker samples (a result from before kit 0.9)" % doc["meta"]["case"])
+    return w
+
+
+def _baseline_index(doc, times):
+    start = doc["meta"]["clients_window"][0]
+    before = [i for i, t in enumerate(times) if t < start]
+    if not before:
+        raise Missing("%s has no worker sample before its clients started" % doc["meta"]["case"])
+    return before[-1]
+
+
+def slots_per_request(results, cases):
+    """Connection slots a proxied request holds: (worker_connections - the worker's sockets before the clients,
+    its listener and channel, each holding a slot) / the most proxied requests served at once. Over `cases`,
+    the value farthest from 2."""
+    def one(doc):
+        w = _worker_columns(doc)
+        base = w["sockets"][_baseline_index(doc, w["t"])][0]
+        peak = peak_in_flight(_served_intervals(doc))
+        if base is None or peak == 0:
+            raise Missing("%s: no socket count before the clients, or no request served" % doc["meta"]["case"])
+        wc = doc["meta"]["params"]["worker_connections"]
+        return (wc - base) / float(peak), {"worker_connections": wc, "sockets_before_clients": base,
+                                           "proxied_at_once_peak": peak}
+    values, evidence = _per_case(results, cases, one)
+    return max(values, key=lambda v: abs(v - 2.0)), evidence
+
+
+def fds_per_request(results, cases):
+    """Descriptors a proxied request holds: at the worker sample with the most open descriptors, (descriptors -
+    those before the clients) / the requests in flight then (started, not yet answered). Over `cases`, the
+    value farthest from 2."""
+    def one(doc):
+        w = _worker_columns(doc)
+        base = w["fds"][_baseline_index(doc, w["t"])][0]
+        totals = [row[0] if row and row[0] is not None else -1 for row in w["fds"]]
+        i = max(range(len(totals)), key=lambda k: totals[k])
+        t = w["t"][i]
+        in_flight = sum(1 for s, e in _served_intervals(doc) if s <= t <= e)
+        if base is None or in_flight == 0:
+            raise Missing("%s: no descriptor count before the clients, or no request in flight at the peak"
+                          % doc["meta"]["case"])
+        return (totals[i] - base) / float(in_flight), {"fds_before_clients": base, "fds_peak": totals[i],
+                                                        "at_s": t, "requests_in_flight": in_flight}
+    values, evidence = _per_case(results, cases, one)
+    return max(values, key=lambda v: abs(v - 2.0)), evidence
+
+
+def capacity_over_half(results, cases):
+    """The most proxied requests served at once divided by worker_connections / 2; the largest over `cases`."""
+    def one(doc):
+        wc = doc["meta"]["params"]["worker_connections"]
+        peak = peak_in_flight(_served_intervals(doc))
+        return peak / (wc / 2.0), {"worker_connections": wc, "proxied_at_once_peak": peak}
+    values, evidence = _per_case(results, cases, one)
+    return max(values), evidence
+
+
+def accepts_handled_gap(results, cases):
+    """stub_status accepts - handled at the last answered sample (nginx counts both from its start); the
+    smallest over `cases`, beside the clients that failed."""
+    def one(doc):
+        s = doc["samples"]["stub_status"]
+        rows = [i for i, a in enumerate(s["accepts"]) if a is not None and s["handled"][i] is not None]
+        if not rows:
+            raise Missing("%s: stub_status never answered" % doc["meta"]["case"])
+        last = rows[-1]
+        failed = sum(1 for c in doc["clients"] if not (c["status"] == 200 and c["complete"]))
+        return s["accepts"][last] - s["handled"][last], {
+            "accepts": s["accepts"][last], "handled": s["handled"][last], "at_s": s["t"][last],
+            "clients_not_served": failed, "clients": doc["summary"]["clients"]["status_counts"]}
+    values, evidence = _per_case(results, cases, one)
+    return min(values), evidence
+
+
+def accept_balance(results, case, minimum=5):
+    """With several workers: of the connections opened while one worker was past 7/8 of its slots and another
+    was not, the share the workers not past 7/8 took. A worker's used slots are its client sockets (sockets
+    now - sockets before the clients) + 2 (its listener and its channel to the master); new connections per
+    worker are the rises of its socket count between samples. Missing when fewer than `minimum` connections
+    came in such intervals."""
+    doc = case_result(results, case)
+    w = _worker_columns(doc)
+    wc = doc["meta"]["params"]["worker_connections"]
+    mark = wc * 7 / 8.0
+    base_i = _baseline_index(doc, w["t"])
+    base = dict(zip(w["pids"][base_i], w["sockets"][base_i]))
+    used = lambda i: {pid: (n - base[pid] + 2) for pid, n in zip(w["pids"][i], w["sockets"][i])
+                      if pid in base and n is not None and base[pid] is not None}
+    to_room = to_past = 0
+    peak = {pid: 0 for pid in base}
+    for i in range(base_i + 1, len(w["t"])):
+        before, now = used(i - 1), used(i)
+        for pid, n in now.items():
+            peak[pid] = max(peak.get(pid, 0), n)
+        past = {pid for pid, n in before.items() if n > mark}
+        if not past or len(past) == len(before):
+            continue
+        for pid, n in now.items():
+            rise = max(0, n - before.get(pid, n))
+            if pid in past:
+                to_past += rise
+            else:
+                to_room += rise
+    closed = sum(1 for c in doc["clients"] if c.get("closed") is not None)
+    evidence = {"worker_connections": wc, "seven_eighths": mark, "to_workers_with_room": to_room,
+                "to_workers_past_7_8": to_past, "peak_used_slots": {str(k): v for k, v in peak.items()},
+                "clients_closed_by_nginx": closed, "accept_mutex": doc["meta"]["params"].get("accept_mutex")}
+    if to_room + to_past < minimum:
+        raise Missing("%s: only %d connections came while one worker was past 7/8 and another was not (%s)"
+                      % (case, to_room + to_past, evidence))
+    return to_room / float(to_room + to_past), evidence

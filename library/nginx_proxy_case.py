@@ -163,7 +163,10 @@ options:
     type: float
     default: 0
   client_hold_s:
-    description: Seconds each C(hold-idle) or C(keepalive-idle) client keeps its connection open; 0 with C(request).
+    description:
+      - Seconds the C(hold-idle) or C(keepalive-idle) clients stay idle once the last of them is set up
+        (connected, and answered for C(keepalive-idle)), so all are held together this long however slowly the
+        host opens them. 0 with C(request).
     type: float
     default: 0
   actions:

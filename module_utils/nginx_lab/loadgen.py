@@ -132,9 +132,47 @@ async def _request(record, seen, host, port, request, body, t0, meter):
         writer.close()
 
 
-async def _hold(record, host, port, keepalive_request, hold_s, timeout, t0, meter):
-    """Connect, send the keep-alive request (if any) and read its answer, then stay idle for `hold_s`.
-    `closed` is when the server closed the connection, None when it stayed open the whole hold."""
+class SetUp(object):
+    """Counts the holding clients through their set-up (connected and answered, or failed); the hold of every
+    client lasts until `hold_s` after the last one is set up, so all of them are held together for `hold_s`
+    however slowly the host opens them."""
+
+    def __init__(self, clients):
+        self.left = clients
+        self.counted = set()
+        self.all_done = asyncio.Event()
+        self.at = None
+
+    def done(self, record):
+        if record["id"] in self.counted:
+            return
+        self.counted.add(record["id"])
+        self.left -= 1
+        if self.left <= 0:
+            self.at = time.monotonic()
+            self.all_done.set()
+
+
+async def _idle(reader, setup, hold_s):
+    """Wait until `hold_s` after every client is set up; the first byte (b"" at a close) if the server
+    acted first, None if the hold ran out."""
+    read = asyncio.ensure_future(reader.read(1))
+    everyone = asyncio.ensure_future(setup.all_done.wait())
+    try:
+        await asyncio.wait({read, everyone}, return_when=asyncio.FIRST_COMPLETED)
+        if not read.done():
+            return await asyncio.wait_for(read, max(0.0, setup.at + hold_s - time.monotonic()))
+        return read.result()
+    except asyncio.TimeoutError:
+        return None
+    finally:
+        everyone.cancel()
+        read.cancel()
+
+
+async def _hold(record, host, port, keepalive_request, hold_s, timeout, t0, meter, setup):
+    """Connect, send the keep-alive request (if any) and read its answer, then stay idle until `hold_s` after
+    the last client is set up. `closed` is when the server closed the connection, None when it stayed open."""
     record["closed"] = None
     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     record["connected"] = time.monotonic() - t0
@@ -147,23 +185,26 @@ async def _hold(record, host, port, keepalive_request, hold_s, timeout, t0, mete
             record["first_byte"] = time.monotonic() - t0
             record["bytes"] = len(head)
             record["status"], _ = parse_response(head, len(head), head[-16:])
+        setup.done(record)
         try:
-            chunk = await asyncio.wait_for(reader.read(1), hold_s)
-            record["closed"] = time.monotonic() - t0
-            record["error"] = "server-closed" if not chunk else "unexpected-data"
-        except asyncio.TimeoutError:
-            record["complete"] = True
+            chunk = await _idle(reader, setup, hold_s)
         except OSError as exc:
             record["closed"] = time.monotonic() - t0
             record["error"] = error_name(exc)
+            return
+        if chunk is None:
+            record["complete"] = True
+        else:
+            record["closed"] = time.monotonic() - t0
+            record["error"] = "server-closed" if not chunk else "unexpected-data"
     finally:
         meter.down()
         writer.close()
 
 
-async def _client(index, host, port, request, body, timeout, t0, gate, meter, offset=0.0, hold=None):
+async def _client(index, host, port, request, body, timeout, t0, gate, meter, offset=0.0, hold=None, setup=None):
     """One client: wait at the gate, then `offset` seconds (the ramp), then a request or a hold
-    (`hold`: (keep-alive request or None, seconds))."""
+    (`hold`: (keep-alive request or None, seconds), `setup`: the SetUp all holding clients share)."""
     record = _new_record(index)
     seen = {"head": bytearray(), "tail": b""}
     try:
@@ -173,8 +214,9 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter, of
         record["start"] = time.monotonic() - t0
         if hold is not None:
             try:
-                await _hold(record, host, port, hold[0], hold[1], timeout, t0, meter)
+                await _hold(record, host, port, hold[0], hold[1], timeout, t0, meter, setup)
             except Exception as exc:  # a failed connect or keep-alive request: recorded by name
+                setup.done(record)
                 record["error"] = record["error"] or error_name(exc)
                 if record.get("connected") is not None and record["closed"] is None:
                     record["closed"] = time.monotonic() - t0
@@ -199,8 +241,9 @@ async def _run_python(host, port, clients, request, body, timeout, t0, meter, ra
     # Every client waits at the gate, so all of them start together (or on the ramp's schedule from then).
     gate = asyncio.Event()
     step = ramp_s / clients if clients else 0.0
-    tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate, meter, i * step, hold))
-             for i in range(clients)]
+    setup = SetUp(clients)
+    tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate, meter, i * step, hold,
+                                           setup)) for i in range(clients)]
     # SIGTERM is the case deadline: every client still running is cancelled and recorded as stopped.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: [t.cancel() for t in tasks])
     await asyncio.sleep(0)
@@ -223,7 +266,8 @@ def keepalive_request(path):
 def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None, ramp_s=0.0,
                behaviour="request", hold_s=0.0, keepalive_path="/npl-keepalive"):
     """Run `clients` asyncio clients, all at once or spread over `ramp_s`; each sends one request
-    (`behaviour` request) or holds its connection for `hold_s` (hold-idle, keepalive-idle).
+    (`behaviour` request) or holds its connection (hold-idle, keepalive-idle) until `hold_s` after the
+    last client has connected (and been answered), so all are held together for `hold_s`.
     Returns (their records in client order, load generator stats)."""
     started = time.monotonic()
     t0 = started if t0 is None else t0

@@ -83,7 +83,7 @@ def peak_in_flight(intervals):
 def _worker_columns(doc):
     w = doc["samples"].get("workers")
     if not w or not w["t"]:
-        raise Missing("%s has no per-worker samples (a result from before kit 0.9)" % doc["meta"]["case"])
+        raise Missing("%s has no per-worker samples (a result from before kit 0.2.0)" % doc["meta"]["case"])
     return w
 
 

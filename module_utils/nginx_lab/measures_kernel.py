@@ -34,7 +34,7 @@ def netstat_growth(results, case, key):
     doc = case_result(results, case, samplers=("stub_status",))
     column = [v for v in (doc["samples"].get("netstat") or {}).get(key, []) if v is not None]
     if len(column) < 2:
-        raise Missing("%s has fewer than two samples of %s (a result from before kit 0.9, or no netstat)"
+        raise Missing("%s has fewer than two samples of %s (a result from before kit 0.2.0)"
                       % (case, key))
     return column[-1] - column[0], {"first": column[0], "last": column[-1], "samples": len(column),
                                     "isolation": doc["meta"]["isolation"]}

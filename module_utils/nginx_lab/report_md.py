@@ -66,8 +66,37 @@ def _head(verdicts_doc, record, hosts):
     return out
 
 
+# The seed documents, in the order the report shows their claims: the research first.
+DOCUMENTS = {
+    "001": "The research write-up (seed 001): Nginx Reverse Proxy Analysis",
+    "002": "Operator article (seed 002): How NGINX actually works in production",
+    "003": "Operator article (seed 003): Event loop, workers, listeners",
+    "004": "Operator article (seed 004): How NGINX Handles Hundreds of Thousands of Concurrent Connections",
+}
+
+
+def by_document(claims):
+    """[(document, its title, its claims in file order)], the research (001) first, then the articles."""
+    groups = {}
+    for claim in claims:
+        groups.setdefault(claim["source"]["document"], []).append(claim)
+    return [(doc, DOCUMENTS.get(doc, "Seed %s" % doc), groups[doc]) for doc in sorted(groups)]
+
+
+def _quoted(claim):
+    return "the write-up" if claim["source"]["document"] == "001" else "the article"
+
+
 def _summary(claims, by_id, hosts, verdicts_doc):
-    out = ["", "## In plain words", ""]
+    out = ["", "## In plain words"]
+    for _, title, group in by_document(claims):
+        out += ["", "### " + title, ""]
+        out += _summary_lines(group, by_id, hosts, verdicts_doc)
+    return out
+
+
+def _summary_lines(claims, by_id, hosts, verdicts_doc):
+    out = []
     for claim in claims:
         for h in hosts:
             row = by_id[h].get(claim["id"])
@@ -81,9 +110,24 @@ def _table(claims, by_id, hosts, verdicts_doc):
     out = ["", "## Verdicts", "",
            "Each cell: the verdict, then per check the median [range] over the repetitions and how many passed.",
            "VARIES: some repetitions confirmed the claim and others refuted it; what the host was doing in each "
-           "repetition follows.", ""]
-    out.append("| claim | statement | %s | write-up | rule |" % " | ".join(
-        "%s (%s)" % (h, verdicts_doc["hosts"][h]["kernel"]) for h in hosts))
+           "repetition follows."]
+    for _, title, group in by_document(claims):
+        out += ["", "### " + title, ""]
+        out += _table_rows(group, by_id, hosts, verdicts_doc)
+    if len(hosts) > 1:
+        out += ["", "## Claims whose verdict differs between hosts", ""]
+        differing = [c for c in claims if len({by_id[h].get(c["id"], {}).get("verdict") for h in hosts}) > 1]
+        if not differing:
+            out.append("None: every claim has the same verdict on every host.")
+        for claim in differing:
+            out.append("- **%s**: %s" % (claim["id"], ", ".join(
+                "%s %s" % (h, by_id[h].get(claim["id"], {}).get("verdict")) for h in hosts)))
+    return out
+
+
+def _table_rows(claims, by_id, hosts, verdicts_doc):
+    out = ["| claim | statement | %s | published | rule |" % " | ".join(
+        "%s (%s)" % (h, verdicts_doc["hosts"][h]["kernel"]) for h in hosts)]
     out.append("|---|---|%s---|---|" % ("---|" * len(hosts)))
     for claim in claims:
         cells = []
@@ -100,14 +144,6 @@ def _table(claims, by_id, hosts, verdicts_doc):
             claim["id"], _esc(claim["statement"]),
             (" <i>(reading: %s)</i>" % _esc(claim["reading"])) if claim.get("reading") else "",
             " | ".join(cells), _esc(claim.get("published") or "—"), _esc(_rule(claim))))
-    if len(hosts) > 1:
-        out += ["", "## Claims whose verdict differs between hosts", ""]
-        differing = [c for c in claims if len({by_id[h].get(c["id"], {}).get("verdict") for h in hosts}) > 1]
-        if not differing:
-            out.append("None: every claim has the same verdict on every host.")
-        for claim in differing:
-            out.append("- **%s**: %s" % (claim["id"], ", ".join(
-                "%s %s" % (h, by_id[h].get(claim["id"], {}).get("verdict")) for h in hosts)))
     return out
 
 
@@ -185,11 +221,19 @@ def _reproduce(record):
 
 def _details(claims, by_id, hosts):
     out = ["## The claims in detail", ""]
+    for _, title, group in by_document(claims):
+        out += ["### " + title, ""]
+        out += _detail_lines(group, by_id, hosts)
+    return out
+
+
+def _detail_lines(claims, by_id, hosts):
+    out = []
     for claim in claims:
-        out += ["### %s — %s" % (claim["id"], _esc(claim["statement"])), "",
+        out += ["#### %s — %s" % (claim["id"], _esc(claim["statement"])), "",
                 "- source: seed %s, %s" % (claim["source"]["document"], claim["source"]["section"])]
         if claim.get("words"):
-            out.append("- the write-up: “%s”" % _esc(claim["words"]))
+            out.append("- %s: “%s”" % (_quoted(claim), _esc(claim["words"])))
         if claim.get("reading"):
             out.append("- reading: %s" % _esc(claim["reading"]))
         if claim.get("load_dependent"):

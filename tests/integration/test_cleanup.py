@@ -103,3 +103,36 @@ def test_host_isolation_warns_loudly(host_somaxconn):
     assert any("isolation=host" in w and "disposable VM" in w for w in result.get("warnings", []))
     assert result["case_result"]["meta"]["somaxconn"] == 128
     assert lab.leftovers(host_somaxconn) == {}
+
+
+def _stopped_lab_processes():
+    """Lab processes in state T (stopped)."""
+    out = []
+    for pid, cmdline in lab.lab_processes():
+        try:
+            with open("/proc/%d/stat" % pid) as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "T":
+                    out.append(pid)
+        except OSError:
+            continue
+    return out
+
+
+def test_sigkill_while_a_case_action_has_the_worker_stopped_leaves_nothing(host_somaxconn):
+    args = {"case": "stopped", "mode": "ok", "clients": 20, "client_behaviour": "hold-idle", "client_hold_s": 30,
+            "actions": [{"at_s": 0, "action": "stop-workers", "seconds": 40}], "deadline": 60}
+
+    def while_running():
+        assert lab.wait_for(lambda: _stopped_lab_processes(), 15), "the action should have stopped the worker"
+
+    assert sigkill_mid_case(args, host_somaxconn, while_running) == {}
+
+
+def test_a_case_that_ends_while_its_worker_is_stopped_continues_it(host_somaxconn):
+    result = lab.run_module({"case": "stopped-end", "mode": "ok", "clients": 5, "client_timeout": 2,
+                             "actions": [{"at_s": 0, "action": "stop-workers", "seconds": 8}], "deadline": 10})
+    assert result.get("failed") is not True, result.get("msg")
+    assert lab.leftovers(host_somaxconn) == {}
+    done = result["case_result"]["meta"]["actions"]["done"]
+    # the clients gave up after 2 s, so the case cut the 8 s stop short and continued the worker
+    assert done[0]["pids"] and done[0]["ended"] - done[0]["began"] < 7.5

@@ -26,12 +26,25 @@ def test_proxy_locations_adds_proxy_pass_blocks():
     assert conf.count("proxy_pass http://lab_upstream;") == 3
 
 
+def test_accept_mutex_is_written_only_when_asked():
+    assert "accept_mutex" not in nginx_conf.render(dict(BASE, accept_mutex="default"), "/p", "/p/u.sock")
+    assert "accept_mutex on;" in nginx_conf.render(dict(BASE, accept_mutex="on"), "/p", "/p/u.sock")
+
+
+def test_keepalive_idle_clients_get_nginx_s_own_location():
+    assert nginx_conf.KEEPALIVE_PATH not in nginx_conf.render(BASE, "/p", "/p/u.sock")
+    conf = nginx_conf.render(dict(BASE, client_behaviour="keepalive-idle"), "/p", "/p/u.sock")
+    assert "location = %s {" % nginx_conf.KEEPALIVE_PATH in conf and "return 204;" in conf
+
+
 def test_real_nginx_accepts_the_rendered_config(tmp_path):
     prefix = str(tmp_path)
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as handle:
         handle.write(nginx_conf.render(dict(BASE, proxy_locations=2, client_max_body_size="2m",
-                                            worker_rlimit_nofile=4096), prefix, prefix + "/u.sock"))
+                                            worker_rlimit_nofile=4096, accept_mutex="on",
+                                            client_behaviour="keepalive-idle", nginx_backlog=8),
+                                       prefix, prefix + "/u.sock"))
     ok, output = nginx_conf.test_config(shutil.which("nginx"), prefix, conf)
     assert ok, output
 

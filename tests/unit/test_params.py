@@ -76,3 +76,17 @@ def test_real_nginx_accepts_the_largest_values_the_grammar_admits(tmp_path):
         handle.write(nginx_conf.render(p, prefix, prefix + "/u.sock"))
     ok, output = nginx_conf.test_config(shutil.which("nginx") or "/usr/sbin/nginx", prefix, conf)
     assert ok, output
+
+
+@pytest.mark.parametrize("overrides, fix", [
+    ({"client_behaviour": "hold-idle"}, "set client_hold_s"),
+    ({"client_hold_s": 3}, "set client_behaviour to hold-idle or keepalive-idle"),
+    ({"client_mode": "curl", "client_ramp_s": 1}, "need client_mode=python"),
+    ({"client_behaviour": "hold-idle", "client_hold_s": 25, "client_ramp_s": 5, "deadline": 30}, "raise deadline"),
+    ({"actions": [{"at_s": 20, "action": "stop-workers", "seconds": 15}]}, "raise deadline"),
+    ({"actions": [{"at_s": 1, "action": "stop-workers", "seconds": 0}]}, "seconds in 0..600"),
+    ({"upstream_delay_ms": -1}, "upstream_delay_ms=-1 is outside 0..3600000"),
+])
+def test_the_operator_lab_options_are_refused_with_the_fix(overrides, fix):
+    errors = params.check(params.defaults(case="x", mode="delay", **overrides))
+    assert any(fix in e for e in errors), errors

@@ -53,3 +53,12 @@ def test_parse_stat_of_a_real_nginx_worker():
 
 def test_parse_stat_with_spaces_and_parentheses_in_comm():
     assert parse_stat("42 (a) b (c)) S 7 42 42 0 -1") == (42, "a) b (c)", "S", 7, 42)
+
+
+def test_parse_netstat_reads_the_listen_counters_of_a_real_capture():
+    from nginx_lab.procnet import NETSTAT_KEYS, parse_netstat
+    from .helpers import data
+    values = parse_netstat(data("proc_net_netstat.txt"))
+    for key in NETSTAT_KEYS:
+        assert isinstance(values[key], int) and values[key] >= 0
+    assert values["TcpExtListenDrops"] >= values["TcpExtListenOverflows"]

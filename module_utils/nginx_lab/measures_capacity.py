@@ -113,21 +113,38 @@ def slots_per_request(results, cases):
 
 
 def fds_per_request(results, cases):
-    """Descriptors a proxied request holds: at the worker sample with the most open descriptors, (descriptors -
-    those before the clients) / the requests in flight then (started, not yet answered). Over `cases`, the
-    value farthest from 2."""
+    """Descriptors a proxied request holds. Each of the worker's descriptors beyond those it had before the
+    clients is a client connection or an upstream connection; the clients' own records say how many client
+    connections were open at each worker sample (connected, not yet ended), so upstream connections =
+    descriptors - before - open client connections, and per request = (requests in flight + upstream
+    connections) / requests in flight. The median over the samples where the requests in flight (started, not
+    yet answered, served in the end) were at their peak; over `cases`, the value farthest from 2."""
     def one(doc):
         w = _worker_columns(doc)
         base = w["fds"][_baseline_index(doc, w["t"])][0]
-        totals = [row[0] if row and row[0] is not None else -1 for row in w["fds"]]
-        i = max(range(len(totals)), key=lambda k: totals[k])
-        t = w["t"][i]
-        in_flight = sum(1 for s, e in _served_intervals(doc) if s <= t <= e)
-        if base is None or in_flight == 0:
-            raise Missing("%s: no descriptor count before the clients, or no request in flight at the peak"
+        served = [(c["start"], c["first_byte"]) for c in doc["clients"]
+                  if c["status"] == 200 and c["start"] is not None and c["first_byte"] is not None]
+        opened = [(c.get("connected"), c["end"]) for c in doc["clients"]
+                  if c.get("connected") is not None and c["end"] is not None]
+        if base is None or not served or not opened:
+            raise Missing("%s: no descriptor count before the clients, no request served, or no connect times"
                           % doc["meta"]["case"])
-        return (totals[i] - base) / float(in_flight), {"fds_before_clients": base, "fds_peak": totals[i],
-                                                        "at_s": t, "requests_in_flight": in_flight}
+        rows = []
+        for t, fds in zip(w["t"], w["fds"]):
+            if not fds or fds[0] is None:
+                continue
+            in_flight = sum(1 for s, e in served if s <= t <= e)
+            open_clients = sum(1 for s, e in opened if s <= t < e)
+            rows.append((in_flight, fds[0] - base - open_clients, open_clients, t))
+        peak = max(r[0] for r in rows)
+        if peak == 0:
+            raise Missing("%s: no worker sample saw a request in flight" % doc["meta"]["case"])
+        at_peak = sorted((p + up) / float(p) for p, up, _, _ in rows if p == peak)
+        upstream = sorted(up for p, up, _, _ in rows if p == peak)
+        return at_peak[len(at_peak) // 2], {"fds_before_clients": base, "requests_in_flight_peak": peak,
+                                            "samples_at_peak": len(at_peak),
+                                            "upstream_connections_median": upstream[len(upstream) // 2],
+                                            "client_connections_open_max": max(r[2] for r in rows)}
     values, evidence = _per_case(results, cases, one)
     return max(values, key=lambda v: abs(v - 2.0)), evidence
 
@@ -159,7 +176,7 @@ def accepts_handled_gap(results, cases):
     return min(values), evidence
 
 
-def accept_balance(results, case, minimum=5):
+def accept_balance(results, case, minimum=3):
     """With several workers: of the connections opened while one worker was past 7/8 of its slots and another
     was not, the share the workers not past 7/8 took. A worker's used slots are its client sockets (sockets
     now - sockets before the clients) + 2 (its listener and its channel to the master); new connections per

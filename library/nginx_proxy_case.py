@@ -82,6 +82,11 @@ options:
   worker_rlimit_nofile:
     description: nginx worker_rlimit_nofile, unset by default.
     type: int
+  client_header_timeout:
+    description:
+      - nginx client_header_timeout in seconds; nginx's default (60 s) when unset. The idle labs raise it, since
+        on an emulated VM the load generator can take more than a minute to send its 10,000th request.
+    type: int
   accept_mutex:
     description:
       - nginx accept_mutex. C(default) leaves the directive out (nginx 1.22's default is C(off), with

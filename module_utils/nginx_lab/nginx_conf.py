@@ -54,6 +54,8 @@ def render(p, prefix, socket_path):
         "access_log %s lab;" % os.path.join(prefix, "access.log"),
         "keepalive_timeout %d;" % p["keepalive_timeout"],
     ]
+    if p.get("client_header_timeout"):
+        http.append("client_header_timeout %ds;" % p["client_header_timeout"])
     for name in TEMP_DIRS:
         http.append("%s_temp_path %s;" % (name, os.path.join(prefix, name + "_temp")))
     if p.get("client_max_body_size"):

@@ -34,6 +34,7 @@ ARGUMENT_SPEC = dict(
     worker_rlimit_nofile=dict(type="int"),
     accept_mutex=dict(type="str", default="default", choices=["default", "on", "off"]),
     keepalive_timeout=dict(type="int", default=10),
+    client_header_timeout=dict(type="int"),
     proxy_buffering=dict(type="bool", default=False),
     proxy_timeout=dict(type="float", default=5),
     nginx_default_timeouts=dict(type="bool", default=False),
@@ -82,6 +83,7 @@ BOUNDS = {
     "worker_connections": (1, 1048576),
     "worker_rlimit_nofile": (1, 1048576),
     "keepalive_timeout": (0, 86400),
+    "client_header_timeout": (1, 86400),
     # nginx counts timeouts in ms; below 0.1 s a case is over before a 10 ms sampler sees it.
     "proxy_timeout": (0.1, 3600),
     "proxy_locations": (1, 100),

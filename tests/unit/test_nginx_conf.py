@@ -43,7 +43,8 @@ def test_real_nginx_accepts_the_rendered_config(tmp_path):
     with open(conf, "w") as handle:
         handle.write(nginx_conf.render(dict(BASE, proxy_locations=2, client_max_body_size="2m",
                                             worker_rlimit_nofile=4096, accept_mutex="on",
-                                            client_behaviour="keepalive-idle", nginx_backlog=8),
+                                            client_behaviour="keepalive-idle", nginx_backlog=8,
+                                            client_header_timeout=300),
                                        prefix, prefix + "/u.sock"))
     ok, output = nginx_conf.test_config(shutil.which("nginx"), prefix, conf)
     assert ok, output

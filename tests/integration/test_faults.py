@@ -98,8 +98,9 @@ def cases_playbook(results, cases, *extra):
 
 
 def test_two_runs_at_once_never_share_a_folder_and_the_second_is_refused(tmp_path, host_somaxconn):
-    first = cases_playbook(tmp_path, ["lab-single-request"], {"proxy_timeout": 3}, "-e", "npl_repeat=1")
-    second = cases_playbook(tmp_path, ["lab-single-request"], {"proxy_timeout": 3}, "-e", "npl_repeat=1")
+    # The case holds the host for about 9 s, so the two runs overlap however unevenly their start-ups go.
+    first = cases_playbook(tmp_path, ["lab-single-request"], {"proxy_timeout": 8}, "-e", "npl_repeat=1")
+    second = cases_playbook(tmp_path, ["lab-single-request"], {"proxy_timeout": 8}, "-e", "npl_repeat=1")
     out1, _ = first.communicate(timeout=300)
     out2, _ = second.communicate(timeout=300)
     codes = sorted([first.returncode, second.returncode])

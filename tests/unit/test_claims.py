@@ -109,3 +109,11 @@ def test_client_outcomes_of_a_case_cut_by_its_deadline_are_not_judged(results):
         c.update(status=None, error="case-deadline")
     with pytest.raises(ev.Missing, match="hit its case deadline"):
         ev.MEASURES["status_share"]({"case1-ok-curl": doc}, "case1-ok-curl", 200)
+
+
+def test_the_catalogue_uses_no_yaml_merge_keys():
+    """Ansible warns "Found duplicate mapping key" on every run for `<<: *anchor` entries that override a key."""
+    import os
+    from .helpers import ROOT
+    with open(os.path.join(ROOT, "playbooks", "vars", "catalogue.yml")) as handle:
+        assert "<<:" not in handle.read()

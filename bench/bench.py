@@ -20,7 +20,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "module_utils"))
 
-from nginx_lab import case, loadgen, netns, params, role_defaults  # noqa: E402
+from nginx_lab import case, loadgen, loadgen_curl, netns, params, role_defaults  # noqa: E402
 from nginx_lab.guardian import run_supervised  # noqa: E402
 
 UPSTREAM = role_defaults.upstream_binary()
@@ -41,7 +41,7 @@ def _loadgen_in_namespace(client_mode, clients, track):
                                  "--backlog", "16384"], stdout=subprocess.PIPE, text=True, start_new_session=True)
     track("pgids", upstream.pid)
     upstream.stdout.readline()
-    run = loadgen.run_curl if client_mode == "curl" else loadgen.run_python
+    run = loadgen_curl.run_curl if client_mode == "curl" else loadgen.run_python
     kwargs = {"workdir": workdir} if client_mode == "curl" else {}
     records, stats = run("127.0.0.1", PORT, clients, timeout=3.0, **kwargs)
     outcomes = {}

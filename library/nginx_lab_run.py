@@ -49,6 +49,13 @@ options:
     type: list
     elements: str
     default: []
+  background:
+    description:
+      - Names of the cases that mostly wait, for example for an idle timeout (C(started)).
+      - With one slot they run in a lane of their own beside the others, and the exclusive cases run alone after both lanes.
+    type: list
+    elements: str
+    default: []
   slots:
     description: How many cases may run at once per host (C(started)); 1 runs them one after another.
     type: int
@@ -141,6 +148,7 @@ ARGUMENT_SPEC = dict(
     hosts=dict(type="list", elements="str", default=[]),
     cases=dict(type="dict", default={}),
     exclusive=dict(type="list", elements="str", default=[]),
+    background=dict(type="list", elements="str", default=[]),
     slots=dict(type="int", default=1),
     repeat=dict(type="int", default=1),
     kit_dir=dict(type="path"),
@@ -160,7 +168,8 @@ def main():
     try:
         if p["state"] == "started":
             pid, start = runs.controller_process()
-            plan = runs.schedule(list(p["cases"]), p["cases"], set(p["exclusive"]), p["slots"], p["repeat"])
+            plan = runs.schedule(list(p["cases"]), p["cases"], set(p["exclusive"]), p["slots"], p["repeat"],
+                                 set(p["background"]))
             if module.check_mode:
                 rid = p["run_id"] or runs.new_run_id()
                 module.exit_json(changed=False, run_id=rid, run_dir=os.path.join(p["results_dir"], rid), schedule=plan,

@@ -26,10 +26,14 @@ options:
   mode:
     description:
       - Behaviour of the upstream. The research's five; C(delay) reads each request and answers 200
-        after I(upstream_delay_ms), every connection in its own thread (the operator-article labs' slow upstream).
+        after I(upstream_delay_ms), every connection in its own thread (the operator-article labs' slow upstream);
+        C(keepalive) answers every request of a connection with HTTP/1.1 and a Content-Length (after
+        I(upstream_delay_ms)) until the peer closes or a request is HTTP/1.0 or asks to close.
+      - In every mode the upstream records each accept (with the connecting worker's PID), each request's first byte
+        and end, and each close; the result's C(upstream) field holds them.
     type: str
     required: true
-    choices: [ok, no-accept, no-read, no-write, no-close, delay]
+    choices: [ok, no-accept, no-read, no-write, no-close, delay, keepalive]
   isolation:
     description:
       - C(netns) runs the case in a private network namespace. C(host) uses the host's own network stack
@@ -53,7 +57,7 @@ options:
     type: bool
     default: false
   upstream_delay_ms:
-    description: Milliseconds the C(delay) upstream waits between reading a request and answering (0..3600000).
+    description: Milliseconds the C(delay) and C(keepalive) upstreams wait between reading a request and answering (0..3600000).
     type: int
     default: 1000
   upstream_binary:
@@ -95,13 +99,38 @@ options:
     default: default
     choices: [default, "on", "off"]
   keepalive_timeout:
-    description: nginx keepalive_timeout in seconds.
+    description: nginx keepalive_timeout in seconds (the research's 10); see I(omit_directives) for nginx's default.
     type: int
     default: 10
+  keepalive_requests:
+    description: nginx keepalive_requests (1..1000000); not written when unset, so nginx's default applies.
+    type: int
+  omit_directives:
+    description: Directives of the research's configuration to leave out, so that nginx's own default applies.
+    type: list
+    elements: str
+    default: []
+    choices: [keepalive_timeout]
   proxy_buffering:
     description: nginx proxy_buffering.
     type: bool
     default: false
+  proxy_request_buffering:
+    description: nginx proxy_request_buffering (nginx's default, on, writes nothing).
+    type: bool
+    default: true
+  proxy_http_version:
+    description: nginx proxy_http_version, the HTTP version of requests to the upstream (1.0 writes nothing).
+    type: str
+    default: "1.0"
+    choices: ["1.0", "1.1"]
+  proxy_clear_connection:
+    description: Send the upstream an empty Connection header instead of nginx's default C(close), as upstream keep-alive needs.
+    type: bool
+    default: false
+  upstream_keepalive:
+    description: The upstream block's keepalive, the idle upstream connections each worker may keep (1..100000); none when unset.
+    type: int
   proxy_timeout:
     description: proxy_connect_timeout, proxy_send_timeout and proxy_read_timeout, in seconds.
     type: float
@@ -160,9 +189,14 @@ options:
         and sends nothing; C(keepalive-idle) sends one HTTP/1.1 keep-alive request to nginx's own
         C(/npl-keepalive) location (a 204, no upstream), reads the answer, then stays idle. Both hold the
         connection for I(client_hold_s) and note when the server closed it.
+      - C(keepalive-requests) sends I(client_requests) HTTP/1.1 keep-alive requests for I(request_path) one after
+        another on one connection, reading each answer, and notes how many were answered and when the server
+        closed (I(request_path) C(/npl-keepalive) is answered by nginx itself).
+      - C(trickle-headers) and C(trickle-body) send one request whose header block, or body, goes out
+        I(client_trickle_bytes) at a time every I(client_trickle_interval_ms), and note when the last byte went.
     type: str
     default: request
-    choices: [request, hold-idle, keepalive-idle]
+    choices: [request, hold-idle, keepalive-idle, keepalive-requests, trickle-headers, trickle-body]
   client_ramp_s:
     description: Seconds over which the clients start, evenly spaced (0 starts them all at once).
     type: float
@@ -174,6 +208,18 @@ options:
         host opens them. 0 with C(request).
     type: float
     default: 0
+  client_requests:
+    description: Requests each C(keepalive-requests) client sends on its connection (1..100000).
+    type: int
+    default: 1
+  client_trickle_bytes:
+    description: Bytes a trickling client sends at a time.
+    type: int
+    default: 1
+  client_trickle_interval_ms:
+    description: Milliseconds between a trickling client's pieces.
+    type: float
+    default: 100
   actions:
     description:
       - Things done to the case at given times after the clients start. C(stop-workers) stops every nginx

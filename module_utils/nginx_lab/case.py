@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 
-from . import KIT_VERSION, SCHEMA_VERSION, clientrun, hostload, netns, nginx_conf, params, tracing, validity
+from . import KIT_VERSION, SCHEMA_VERSION, clientrun, hostload, netns, nginx_conf, params, tracing, upstream_events, validity
 from .case_actions import CaseActions
 from .guardian import CaseError, run_supervised
 from .procnet import alive, children_of, mem_available_bytes, process_table, read_file
@@ -169,6 +169,7 @@ class _Case(object):
         self.workdir = os.path.join(RUN_DIR, self.tag)
         self.socket_path = os.path.join(self.workdir, "upstream.sock")
         self.strace_path = os.path.join(self.workdir, "strace.txt")
+        self.events_path = os.path.join(self.workdir, "upstream-events.txt")
         self.meta = {
             "kit_version": KIT_VERSION, "case": p["case"], "repetition": p["repetition"], "host": socket.gethostname(), "kernel": platform.release(),
             "nginx_version": nginx_conf.version(p["nginx_binary"]), "isolation": p["isolation"],
@@ -197,8 +198,8 @@ class _Case(object):
     def start_upstream(self):
         p = self.p
         cmd = [p["upstream_binary"], "--mode", p["mode"], "--unix", self.socket_path, "--backlog",
-               str(p["upstream_backlog"])]
-        if p["mode"] == "delay":
+               str(p["upstream_backlog"]), "--events", self.events_path]
+        if p["mode"] in ("delay", "keepalive"):
             cmd += ["--delay-ms", str(p["upstream_delay_ms"])]
         if p["upstream_content_length"]:
             cmd.append("--content-length")
@@ -312,7 +313,15 @@ class _Case(object):
             "logs": {"error": _log_lines(os.path.join(self.workdir, "error.log")),
                      "access": _log_lines(os.path.join(self.workdir, "access.log"))},
             "summary": summarize(samples, self.records, self.meta["clients_window"]),
+            "upstream": self.upstream_events(),
         }
+
+    def upstream_events(self):
+        try:
+            return upstream_events.parse(read_file(self.events_path) or "", self.t0)
+        except ValueError as exc:
+            self.warnings.append(str(exc))
+            return None
 
 
 def _run_case(p, track):

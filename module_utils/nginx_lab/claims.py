@@ -7,7 +7,7 @@ data raises Missing, and the claim is INCONCLUSIVE with the reason.
 
 import operator
 
-from . import measures_capacity, measures_clients, measures_kernel, measures_sockets, measures_status
+from . import measures_capacity, measures_clients, measures_kernel, measures_protocol, measures_sockets, measures_status
 from .measure_common import Missing, rounded
 
 CONFIRMED, REFUTED, INCONCLUSIVE = "CONFIRMED", "REFUTED", "INCONCLUSIVE"
@@ -20,7 +20,8 @@ __all__ = ["CONFIRMED", "REFUTED", "INCONCLUSIVE", "MEASURES", "Missing", "evalu
 def _measures():
     """Every public function of the measures_* modules, by name (a check's `measure`)."""
     found = {}
-    for module in (measures_sockets, measures_status, measures_clients, measures_capacity, measures_kernel):
+    for module in (measures_sockets, measures_status, measures_clients, measures_capacity, measures_kernel,
+                   measures_protocol):
         for name in getattr(module, "__all__"):
             if name in found:
                 raise ImportError("measure %s is defined twice (%s and %s): rename one"

@@ -12,7 +12,7 @@ import signal
 import time
 import traceback
 
-from . import loadgen, nginx_conf
+from . import loadgen, loadgen_curl, nginx_conf
 from .guardian import CaseError, keep_only_fds
 
 
@@ -33,14 +33,18 @@ def start(p, t0, workdir, track):
             kwargs = dict(method=p["request_method"], path=p["request_path"], body_bytes=p["request_body_bytes"],
                           timeout=p["client_timeout"], t0=t0)
             if p["client_mode"] == "curl":
-                records, stats = loadgen.run_curl("127.0.0.1", p["nginx_port"], p["clients"], workdir=workdir,
+                records, stats = loadgen_curl.run_curl("127.0.0.1", p["nginx_port"], p["clients"], workdir=workdir,
                                                   **kwargs)
             else:
                 records, stats = loadgen.run_python("127.0.0.1", p["nginx_port"], p["clients"],
                                                     ramp_s=p.get("client_ramp_s") or 0.0,
                                                     behaviour=p.get("client_behaviour") or "request",
                                                     hold_s=p.get("client_hold_s") or 0.0,
-                                                    keepalive_path=nginx_conf.KEEPALIVE_PATH, **kwargs)
+                                                    keepalive_path=nginx_conf.KEEPALIVE_PATH,
+                                                    requests=p.get("client_requests") or 1,
+                                                    trickle=(p.get("client_trickle_bytes") or 1,
+                                                             (p.get("client_trickle_interval_ms") or 100) / 1000.0),
+                                                    **kwargs)
             out = {"records": records, "stats": stats}
             code = 0
         except BaseException:

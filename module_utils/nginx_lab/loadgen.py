@@ -1,4 +1,4 @@
-"""The load generator: N concurrent HTTP clients (asyncio sockets, or curl processes, as in the research).
+"""The load generator: N concurrent HTTP clients on asyncio sockets (curl processes: loadgen_curl).
 
 Each client yields one record: start, first_byte and end (seconds on the
 case's monotonic clock), HTTP status or error name, bytes received, and
@@ -10,23 +10,12 @@ import errno
 import os
 import resource
 import signal
-import subprocess
-import threading
 import time
 
-from .procnet import parse_status, read_file
+from . import loadgen_sessions
 
-KEEP_HEAD = 8192
 # The error name of a client the case deadline stopped.
 DEADLINE = "case-deadline"
-
-
-class DeadlineStop(Exception):
-    """SIGTERM from the case runner: the case deadline has come."""
-
-
-def _raise_deadline(signum, frame):
-    raise DeadlineStop()
 
 
 def raise_nofile(wanted):
@@ -108,7 +97,6 @@ def _new_record(index):
 async def _request(record, seen, host, port, request, body, t0, meter):
     """One request, read until the server closes; the response's first and last bytes go to `seen`
     as they arrive (a client stopped half-way keeps what it got)."""
-    head = seen["head"]
     reader, writer = await asyncio.open_connection(host, port)
     record["connected"] = time.monotonic() - t0
     meter.up()
@@ -117,16 +105,7 @@ async def _request(record, seen, host, port, request, body, t0, meter):
         if body:
             writer.write(body)
         await writer.drain()
-        while True:
-            chunk = await reader.read(65536)
-            if not chunk:
-                break
-            if record["first_byte"] is None:
-                record["first_byte"] = time.monotonic() - t0
-            record["bytes"] += len(chunk)
-            if len(head) < KEEP_HEAD:
-                head.extend(chunk[: KEEP_HEAD - len(head)])
-            seen["tail"] = (seen["tail"] + chunk)[-16:]
+        await loadgen_sessions.read_until_close(reader, record, seen, t0)
     finally:
         meter.down()
         writer.close()
@@ -202,9 +181,11 @@ async def _hold(record, host, port, keepalive_request, hold_s, timeout, t0, mete
         writer.close()
 
 
-async def _client(index, host, port, request, body, timeout, t0, gate, meter, offset=0.0, hold=None, setup=None):
-    """One client: wait at the gate, then `offset` seconds (the ramp), then a request or a hold
-    (`hold`: (keep-alive request or None, seconds), `setup`: the SetUp all holding clients share)."""
+async def _client(index, host, port, request, body, timeout, t0, gate, meter, offset=0.0, hold=None, setup=None,
+                  session=None):
+    """One client: wait at the gate, then `offset` seconds (the ramp), then a request, a hold
+    (`hold`: (keep-alive request or None, seconds), `setup`: the SetUp all holding clients share) or a session
+    of loadgen_sessions (`session(record, seen, meter)`)."""
     record = _new_record(index)
     seen = {"head": bytearray(), "tail": b""}
     try:
@@ -222,7 +203,13 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter, of
                     record["closed"] = time.monotonic() - t0
             record["end"] = time.monotonic() - t0
             return record
-        await asyncio.wait_for(_request(record, seen, host, port, request, body, t0, meter), timeout)
+        if session is not None:
+            await asyncio.wait_for(session(record, seen, meter), timeout)
+            if "responses" in record:  # a keep-alive sequence: its record is complete
+                record["end"] = time.monotonic() - t0
+                return record
+        else:
+            await asyncio.wait_for(_request(record, seen, host, port, request, body, t0, meter), timeout)
     except asyncio.CancelledError:  # the case deadline: stopped, keeps its start time, has no end
         record["error"] = DEADLINE
         return record
@@ -237,13 +224,13 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter, of
     return record
 
 
-async def _run_python(host, port, clients, request, body, timeout, t0, meter, ramp_s=0.0, hold=None):
+async def _run_python(host, port, clients, request, body, timeout, t0, meter, ramp_s=0.0, hold=None, session=None):
     # Every client waits at the gate, so all of them start together (or on the ramp's schedule from then).
     gate = asyncio.Event()
     step = ramp_s / clients if clients else 0.0
     setup = SetUp(clients)
     tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate, meter, i * step, hold,
-                                           setup)) for i in range(clients)]
+                                           setup, session)) for i in range(clients)]
     # SIGTERM is the case deadline: every client still running is cancelled and recorded as stopped.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: [t.cancel() for t in tasks])
     await asyncio.sleep(0)
@@ -263,11 +250,26 @@ def keepalive_request(path):
     return ("GET %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: nginx-proxy-lab\r\n\r\n" % path).encode()
 
 
+def _session(behaviour, host, port, request, body, path, t0, requests, trickle):
+    """The session coroutine of a keepalive-requests or trickle-* client (loadgen_sessions), or None."""
+    if behaviour == "keepalive-requests":
+        again = keepalive_request(path)
+        return lambda record, seen, meter: loadgen_sessions.keepalive_requests(record, host, port, again, requests,
+                                                                               t0, meter)
+    if behaviour in ("trickle-headers", "trickle-body"):
+        what = behaviour.split("-")[1]
+        return lambda record, seen, meter: loadgen_sessions.trickle(record, seen, host, port, request, body, what,
+                                                                    trickle[0], trickle[1], t0, meter)
+    return None
+
+
 def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None, ramp_s=0.0,
-               behaviour="request", hold_s=0.0, keepalive_path="/npl-keepalive"):
+               behaviour="request", hold_s=0.0, keepalive_path="/npl-keepalive", requests=1, trickle=(1, 0.1)):
     """Run `clients` asyncio clients, all at once or spread over `ramp_s`; each sends one request
-    (`behaviour` request) or holds its connection (hold-idle, keepalive-idle) until `hold_s` after the
-    last client has connected (and been answered), so all are held together for `hold_s`.
+    (`behaviour` request), holds its connection (hold-idle, keepalive-idle) until `hold_s` after the
+    last client has connected (and been answered), so all are held together for `hold_s`, sends `requests`
+    keep-alive requests in a row (keepalive-requests), or trickles its request's headers or body
+    (trickle-headers, trickle-body; `trickle`: (bytes, seconds between them)).
     Returns (their records in client order, load generator stats)."""
     started = time.monotonic()
     t0 = started if t0 is None else t0
@@ -275,102 +277,14 @@ def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeou
     body = os.urandom(body_bytes) if body_bytes else b""
     request = build_request(method, path, body_bytes)
     hold = None
-    if behaviour != "request":
+    if behaviour in ("hold-idle", "keepalive-idle"):
         hold = (keepalive_request(keepalive_path) if behaviour == "keepalive-idle" else None, hold_s)
+    session = _session(behaviour, host, port, request, body, path, t0, requests, trickle)
     meter = Meter()
     loop = asyncio.new_event_loop()
     try:
         records = loop.run_until_complete(_run_python(host, port, clients, request, body, timeout, t0, meter,
-                                                      ramp_s, hold))
+                                                      ramp_s, hold, session))
     finally:
         loop.close()
     return records, _usage(started, {"mode": "python", "open_peak": meter.peak})
-
-
-CURL_FORMAT = "%{http_code} %{time_starttransfer} %{time_total} %{size_download}"
-
-
-def _curl_record(entry, status, end):
-    i, start, out, proc = entry
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    out.seek(0)
-    fields = out.read().split()
-    out.close()
-    code = int(fields[0]) if fields and fields[0].isdigit() else 0
-    record = {"id": i, "start": start, "first_byte": None, "end": end, "status": code or None,
-              "error": None if proc.returncode == 0 else "curl-exit-%d" % proc.returncode,
-              "bytes": int(fields[3]) if len(fields) > 3 else 0, "complete": proc.returncode == 0}
-    if len(fields) > 2 and float(fields[1]) > 0:
-        record["first_byte"] = start + float(fields[1])
-    return record
-
-
-def run_curl(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None, workdir="/tmp"):
-    """Run `clients` concurrent curl processes, as the research's shell loop did.
-
-    Returns (records, stats); stats hold the peak of the summed RSS of the running curls.
-    """
-    started = time.monotonic()
-    t0 = started if t0 is None else t0
-    raise_nofile(clients + 256)
-    args = ["curl", "-s", "-o", "/dev/null", "-w", CURL_FORMAT, "--max-time", "%.3f" % timeout, "-X", method]
-    if body_bytes:
-        payload = os.path.join(workdir, "payload.dat")
-        with open(payload, "wb") as handle:
-            handle.write(os.urandom(body_bytes))
-        args += ["--data-binary", "@" + payload, "-H", "Content-Type: application/octet-stream"]
-    url = "http://%s:%d%s" % (host, port, path)
-    running = {}
-    records = []
-    peak = {"rss_kb": 0, "running": 0}
-    stop = threading.Event()
-
-    def watch():
-        while not stop.wait(0.1):
-            pids = list(running)
-            total = sum((parse_status(read_file("/proc/%d/status" % pid) or "")["vmrss_kb"] or 0) for pid in pids)
-            peak["rss_kb"] = max(peak["rss_kb"], total)
-            peak["running"] = max(peak["running"], len(pids))
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    signal.signal(signal.SIGTERM, _raise_deadline)
-
-    def reap(block):
-        """Record every curl that has ended (waiting for one if `block`)."""
-        while running:
-            pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
-            if pid == 0:
-                return
-            if pid in running:
-                records.append(_curl_record(running.pop(pid), status, time.monotonic() - t0))
-            if block:
-                return
-
-    try:
-        for i in range(clients):
-            out = open(os.path.join(workdir, "curl-%d.out" % i), "w+")
-            start = time.monotonic() - t0
-            proc = subprocess.Popen(args + [url], stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-            running[proc.pid] = (i, start, out, proc)
-            reap(False)
-        while running:
-            reap(True)
-    except DeadlineStop:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        reap(False)  # those that ended just now keep their outcome
-        for i, start, out, proc in running.values():
-            proc.kill()
-            proc.wait()
-            out.close()
-            records.append({"id": i, "start": start, "first_byte": None, "end": None, "status": None,
-                            "error": DEADLINE, "bytes": 0, "complete": False})
-        begun = {r["id"] for r in records}
-        records += [{"id": i, "start": None, "first_byte": None, "end": None, "status": None, "error": DEADLINE,
-                     "bytes": 0, "complete": False} for i in range(clients) if i not in begun]
-    stop.set()
-    watcher.join()
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return sorted(records, key=lambda r: r["id"]), _usage(started, {
-        "mode": "curl", "curl_running_peak": peak["running"], "curl_rss_kb_sum_peak": peak["rss_kb"],
-        "curl_cpu_s": round(usage.ru_utime + usage.ru_stime, 3)})

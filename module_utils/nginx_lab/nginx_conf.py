@@ -52,8 +52,12 @@ def render(p, prefix, socket_path):
     http = [
         "log_format lab '%s';" % ACCESS_LOG_FORMAT,
         "access_log %s lab;" % os.path.join(prefix, "access.log"),
-        "keepalive_timeout %d;" % p["keepalive_timeout"],
     ]
+    omitted = p.get("omit_directives") or []
+    if "keepalive_timeout" not in omitted:
+        http.append("keepalive_timeout %d;" % p["keepalive_timeout"])
+    if p.get("keepalive_requests"):
+        http.append("keepalive_requests %d;" % p["keepalive_requests"])
     if p.get("client_header_timeout"):
         http.append("client_header_timeout %ds;" % p["client_header_timeout"])
     for name in TEMP_DIRS:
@@ -62,9 +66,17 @@ def render(p, prefix, socket_path):
         http.append("client_max_body_size %s;" % _token("client_max_body_size", p["client_max_body_size"]))
     if p.get("client_body_buffer_size"):
         http.append("client_body_buffer_size %s;" % _token("client_body_buffer_size", p["client_body_buffer_size"]))
-    http.append("upstream lab_upstream {\n        server unix:%s;\n    }" % socket_path)
+    pool = "\n        keepalive %d;" % p["upstream_keepalive"] if p.get("upstream_keepalive") else ""
+    http.append("upstream lab_upstream {\n        server unix:%s;%s\n    }" % (socket_path, pool))
 
     proxy = ["proxy_pass http://lab_upstream;", "proxy_buffering %s;" % ("on" if p["proxy_buffering"] else "off")]
+    if p.get("proxy_request_buffering") is False:
+        proxy.append("proxy_request_buffering off;")
+    if p.get("proxy_http_version", "1.0") != "1.0":
+        proxy.append("proxy_http_version %s;" % _token("proxy_http_version", p["proxy_http_version"]))
+    if p.get("proxy_clear_connection"):
+        # What the articles prescribe for upstream keep-alive: no "Connection: close" to the upstream.
+        proxy.append('proxy_set_header Connection "";')
     if not p["nginx_default_timeouts"]:
         t = "%dms" % round(p["proxy_timeout"] * 1000)
         proxy += ["proxy_connect_timeout %s;" % t, "proxy_send_timeout %s;" % t, "proxy_read_timeout %s;" % t]
@@ -72,8 +84,8 @@ def render(p, prefix, socket_path):
     # More proxy_pass locations, for the listen()-per-proxy_pass claim (R12).
     for i in range(2, p["proxy_locations"] + 1):
         locations.append("location /p%d/ {\n            %s\n        }" % (i, "\n            ".join(proxy)))
-    if p.get("client_behaviour") == "keepalive-idle":
-        # The keep-alive clients' one request: answered by nginx itself, so only client connections stay.
+    if p.get("client_behaviour") == "keepalive-idle" or (p.get("request_path") or "").split("?")[0] == KEEPALIVE_PATH:
+        # The keep-alive clients' request: answered by nginx itself, so only client connections stay.
         locations.append("location = %s {\n            return 204;\n            access_log off;\n        }" % KEEPALIVE_PATH)
     locations.append("location = %s {\n            stub_status;\n            access_log off;\n        }"
                      % _token("stub_status_path", p["stub_status_path"]))

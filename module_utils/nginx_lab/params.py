@@ -8,10 +8,16 @@ selected case before any host is provisioned. `check()` needs nothing but the pa
 
 import re
 
-MODES = ("ok", "no-accept", "no-read", "no-write", "no-close", "delay")
+MODES = ("ok", "no-accept", "no-read", "no-write", "no-close", "delay", "keepalive")
 # What each client does: one request read until the server closes (the research), or hold its connection
-# open for client_hold_s, idle from the start (hold-idle) or after one keep-alive request (keepalive-idle).
-CLIENT_BEHAVIOURS = ("request", "hold-idle", "keepalive-idle")
+# open for client_hold_s, idle from the start (hold-idle) or after one keep-alive request (keepalive-idle);
+# client_requests keep-alive requests one after another on one connection (keepalive-requests); or one request
+# whose headers or body it sends client_trickle_bytes at a time, every client_trickle_interval_ms.
+HOLD_BEHAVIOURS = ("hold-idle", "keepalive-idle")
+TRICKLE_BEHAVIOURS = ("trickle-headers", "trickle-body")
+CLIENT_BEHAVIOURS = ("request",) + HOLD_BEHAVIOURS + ("keepalive-requests",) + TRICKLE_BEHAVIOURS
+# Directives of the research's configuration a case can leave out, so that nginx's own default applies.
+OMITTABLE = ("keepalive_timeout",)
 # Case actions at a given time (module_utils/nginx_lab/case_actions.py).
 ACTIONS = ("stop-workers",)
 INT_MAX = 2 ** 31 - 1
@@ -34,8 +40,14 @@ ARGUMENT_SPEC = dict(
     worker_rlimit_nofile=dict(type="int"),
     accept_mutex=dict(type="str", default="default", choices=["default", "on", "off"]),
     keepalive_timeout=dict(type="int", default=10),
+    keepalive_requests=dict(type="int"),
+    omit_directives=dict(type="list", elements="str", default=[], choices=list(OMITTABLE)),
     client_header_timeout=dict(type="int"),
     proxy_buffering=dict(type="bool", default=False),
+    proxy_request_buffering=dict(type="bool", default=True),
+    proxy_http_version=dict(type="str", default="1.0", choices=["1.0", "1.1"]),
+    proxy_clear_connection=dict(type="bool", default=False),
+    upstream_keepalive=dict(type="int"),
     proxy_timeout=dict(type="float", default=5),
     nginx_default_timeouts=dict(type="bool", default=False),
     proxy_locations=dict(type="int", default=1),
@@ -52,6 +64,9 @@ ARGUMENT_SPEC = dict(
     client_behaviour=dict(type="str", default="request", choices=list(CLIENT_BEHAVIOURS)),
     client_ramp_s=dict(type="float", default=0),
     client_hold_s=dict(type="float", default=0),
+    client_requests=dict(type="int", default=1),
+    client_trickle_bytes=dict(type="int", default=1),
+    client_trickle_interval_ms=dict(type="float", default=100),
     actions=dict(type="list", elements="dict", default=[], options=dict(
         at_s=dict(type="float", required=True),
         action=dict(type="str", required=True, choices=list(ACTIONS)),
@@ -83,6 +98,8 @@ BOUNDS = {
     "worker_connections": (1, 1048576),
     "worker_rlimit_nofile": (1, 1048576),
     "keepalive_timeout": (0, 86400),
+    "keepalive_requests": (1, 1000000),
+    "upstream_keepalive": (1, 100000),
     "client_header_timeout": (1, 86400),
     # nginx counts timeouts in ms; below 0.1 s a case is over before a 10 ms sampler sees it.
     "proxy_timeout": (0.1, 3600),
@@ -93,6 +110,9 @@ BOUNDS = {
     "client_timeout": (0.1, 86400),
     "client_ramp_s": (0, 600),
     "client_hold_s": (0, 86400),
+    "client_requests": (1, 100000),
+    "client_trickle_bytes": (1, 1 << 20),
+    "client_trickle_interval_ms": (1, 60000),
     "deadline": (1, 86400),
     "settle_s": (0, 60),
     "tail_s": (0, 60),
@@ -150,21 +170,38 @@ def check(p):
     return errors
 
 
+def trickle_seconds(p):
+    """How long a trickling client takes to send what it trickles (0 for the other behaviours)."""
+    behaviour = p.get("client_behaviour") or "request"
+    if behaviour not in TRICKLE_BEHAVIOURS:
+        return 0.0
+    size = (p.get("request_body_bytes") or 0) if behaviour == "trickle-body" else 200  # about the header block
+    steps = -(-size // max(p.get("client_trickle_bytes") or 1, 1))
+    return steps * (p.get("client_trickle_interval_ms") or 0) / 1000.0
+
+
 def _check_clients(p):
     errors = []
     behaviour, hold = p.get("client_behaviour") or "request", p.get("client_hold_s") or 0
-    if behaviour != "request" and hold <= 0:
+    if behaviour in HOLD_BEHAVIOURS and hold <= 0:
         errors.append("client_behaviour=%s holds each connection for client_hold_s, which is 0: set client_hold_s "
                       "to the seconds to hold" % behaviour)
-    if behaviour == "request" and hold > 0:
-        errors.append("client_hold_s=%s has no effect with client_behaviour=request: set client_behaviour to "
-                      "hold-idle or keepalive-idle, or drop client_hold_s" % hold)
+    if behaviour not in HOLD_BEHAVIOURS and hold > 0:
+        errors.append("client_hold_s=%s has no effect with client_behaviour=%s: set client_behaviour to "
+                      "hold-idle or keepalive-idle, or drop client_hold_s" % (hold, behaviour))
+    if (p.get("client_requests") or 1) > 1 and behaviour != "keepalive-requests":
+        errors.append("client_requests=%s needs client_behaviour=keepalive-requests (the others send one request "
+                      "per connection)" % p["client_requests"])
+    if behaviour == "trickle-body" and not (p.get("request_body_bytes") or 0) > 0:
+        errors.append("client_behaviour=trickle-body trickles the request body, which is empty: set "
+                      "request_body_bytes (and request_method POST)")
     if p.get("client_mode") == "curl" and (behaviour != "request" or (p.get("client_ramp_s") or 0) > 0):
         errors.append("client_mode=curl starts one request per client as the research's loop did: client_behaviour "
                       "and client_ramp_s need client_mode=python")
-    if p.get("deadline") is not None and (p.get("client_ramp_s") or 0) + hold >= p["deadline"]:
-        errors.append("client_ramp_s + client_hold_s (%s) reach the case deadline of %ss: raise deadline"
-                      % ((p.get("client_ramp_s") or 0) + hold, p["deadline"]))
+    busy = (p.get("client_ramp_s") or 0) + hold + trickle_seconds(p)
+    if p.get("deadline") is not None and busy >= p["deadline"]:
+        errors.append("client_ramp_s + client_hold_s + the trickle's duration (%s s) reach the case deadline of "
+                      "%ss: raise deadline" % (round(busy, 3), p["deadline"]))
     return errors
 
 

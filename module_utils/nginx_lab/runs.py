@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 
+from . import params
 from .procnet import stat_fields
 from .results_io import write_atomic
 
@@ -47,24 +48,34 @@ def create(results_dir, hosts, run_id=None):
 
 def expected_seconds(p):
     """A rough duration of a case from its parameters, to balance the slots (not a promise)."""
-    if p.get("mode") == "ok":
+    if p.get("mode") in ("ok", "keepalive"):
         base = 1.5 + (p.get("clients", 1) * 0.02 if p.get("client_mode") == "curl" else 0)
     else:
         base = 60.0 if p.get("nginx_default_timeouts") else float(p.get("proxy_timeout", 5))
-    return base + float(p.get("settle_s", 0.3)) + float(p.get("tail_s", 0.5)) + (1.0 if p.get("strace", "none") != "none" else 0)
+    # Clients that ramp, hold their connections or trickle their requests take at least that long.
+    busy = float(p.get("client_ramp_s") or 0) + float(p.get("client_hold_s") or 0) + params.trickle_seconds(p)
+    return max(base, busy) + float(p.get("settle_s", 0.3)) + float(p.get("tail_s", 0.5)) + \
+        (1.0 if p.get("strace", "none") != "none" else 0)
 
 
-def schedule(names, params_of, exclusive, slots, repeat=1):
+def schedule(names, params_of, exclusive, slots, repeat=1, background=()):
     """Split `repeat` repetitions of the cases over `slots` slots (longest first, each to the least loaded
     slot); repetitions of exclusive (load-sensitive) cases are kept apart, to run alone afterwards. With one
-    slot everything runs in order: every case once, then every case again.
+    slot everything runs in order: every case once, then every case again, and the `background` cases (those
+    that mostly wait, e.g. for an idle timeout) run in a lane of their own beside them, so their waits add
+    nothing to the run's wall time.
 
     Returns {"slots": [[{"case", "repetition"}, ...], ...], "alone": [{"case", "repetition"}, ...]}.
     """
     slots, repeat = max(1, int(slots)), max(1, int(repeat))
     units = [{"case": n, "repetition": k} for k in range(1, repeat + 1) for n in names]
     if slots == 1:
-        return {"slots": [units], "alone": []}
+        waiting = [u for u in units if u["case"] in background and u["case"] not in exclusive]
+        rest = [u for u in units if u not in waiting and u["case"] not in exclusive]
+        if not waiting or not rest:
+            return {"slots": [units], "alone": []}
+        # The exclusive cases still run alone: after both lanes.
+        return {"slots": [rest, waiting], "alone": [u for u in units if u["case"] in exclusive]}
     shared = [u for u in units if u["case"] not in exclusive]
     alone = [u for u in units if u["case"] in exclusive]
     lanes = [[] for _ in range(min(slots, max(1, len(shared))))]

@@ -45,7 +45,11 @@ def unix_states(unix, window=None):
 
 def outcome(record):
     """A client's outcome in one word: its HTTP status or error name; a holding client (it has `closed`)
-    is `held` when its connection stayed open the whole hold, else the reason it ended."""
+    is `held` when its connection stayed open the whole hold, else the reason it ended; a keep-alive request
+    client (it has `responses`) is its last status, or the reason it ended early."""
+    if "responses" in record:
+        return str(record["status"]) if record["complete"] and record["status"] is not None \
+            else (record["error"] or "unknown")
     if "closed" in record:
         return "held" if record["complete"] else (record["error"] or "closed")
     if record["status"] is not None:

@@ -88,7 +88,7 @@ def test_report_renders_in_headless_chromium_with_its_plots(full_run):
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr[-2000:]
         image = Image.open(shot).convert("RGB")
-        # The first plots sit in the screenshot (below the claims: 5,080 px down with 36 claims); their lines
+        # The first plots sit in the screenshot (below the claims: about 7,000 px down with 50 claims); their lines
         # are drawn in matplotlib's colours, text is not.
         plotted = sum(1 for pixel in image.get_flattened_data() if pixel in ((76, 114, 176), (31, 119, 180), (255, 127, 14)))
     assert plotted > 2000, "no plot drawn in the rendered report (%d plot-coloured pixels)" % plotted

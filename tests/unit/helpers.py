@@ -50,3 +50,12 @@ def stored_repetitions(kind, case="case1-ok-curl"):
         with gzip.open(os.path.join(folder, "%s.r%d.json.gz" % (case, k)), "rt") as handle:
             docs.append(json.load(handle))
     return {case: docs}
+
+
+def stored_results(folder):
+    """{case: result} of a folder of real results stored as <case>.json.gz (tests/data/run-6.18-*/localhost)."""
+    out = {}
+    for name in os.listdir(folder):
+        with gzip.open(os.path.join(folder, name), "rt") as handle:
+            out[name[:-len(".json.gz")]] = json.load(handle)
+    return out

@@ -54,3 +54,40 @@ def test_nginx_version_is_read_from_the_binary():
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     version = nginx_conf.version(nginx)
     assert version == subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip().split("/")[1]
+
+
+def test_upstream_keepalive_and_its_headers_are_written_only_when_asked():
+    plain = nginx_conf.render(BASE, "/p", "/p/u.sock")
+    for text in ("keepalive 32;", "proxy_http_version", "proxy_set_header Connection", "proxy_request_buffering"):
+        assert text not in plain
+    conf = nginx_conf.render(dict(BASE, upstream_keepalive=32, proxy_http_version="1.1", proxy_clear_connection=True,
+                                  proxy_request_buffering=False), "/p", "/p/u.sock")
+    assert "server unix:/p/u.sock;\n        keepalive 32;\n    }" in conf
+    for line in ("proxy_http_version 1.1;", 'proxy_set_header Connection "";', "proxy_request_buffering off;"):
+        assert line in conf
+
+
+def test_an_omitted_directive_leaves_nginx_s_default():
+    conf = nginx_conf.render(dict(BASE, omit_directives=["keepalive_timeout"]), "/p", "/p/u.sock")
+    assert "keepalive_timeout" not in conf and "keepalive_requests" not in conf
+    assert "keepalive_requests 5;" in nginx_conf.render(dict(BASE, keepalive_requests=5), "/p", "/p/u.sock")
+
+
+def test_keepalive_request_clients_get_nginx_s_own_location_when_they_ask_for_it():
+    conf = nginx_conf.render(dict(BASE, client_behaviour="keepalive-requests", request_path="/"), "/p", "/p/u.sock")
+    assert nginx_conf.KEEPALIVE_PATH not in conf
+    conf = nginx_conf.render(dict(BASE, client_behaviour="keepalive-requests", request_path=nginx_conf.KEEPALIVE_PATH),
+                             "/p", "/p/u.sock")
+    assert "location = %s {" % nginx_conf.KEEPALIVE_PATH in conf
+
+
+def test_real_nginx_accepts_the_protocol_lab_config(tmp_path):
+    prefix = str(tmp_path)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as handle:
+        handle.write(nginx_conf.render(dict(BASE, upstream_keepalive=4, proxy_http_version="1.1",
+                                            proxy_clear_connection=True, proxy_request_buffering=False,
+                                            omit_directives=["keepalive_timeout"], keepalive_requests=1000,
+                                            client_body_buffer_size="16k"), prefix, prefix + "/u.sock"))
+    ok, output = nginx_conf.test_config(shutil.which("nginx"), prefix, conf)
+    assert ok, output

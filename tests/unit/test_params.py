@@ -90,3 +90,29 @@ def test_real_nginx_accepts_the_largest_values_the_grammar_admits(tmp_path):
 def test_the_operator_lab_options_are_refused_with_the_fix(overrides, fix):
     errors = params.check(params.defaults(case="x", mode="delay", **overrides))
     assert any(fix in e for e in errors), errors
+
+
+@pytest.mark.parametrize("overrides, fix", [
+    ({"client_requests": 5}, "needs client_behaviour=keepalive-requests"),
+    ({"client_behaviour": "trickle-body"}, "set request_body_bytes"),
+    ({"client_behaviour": "trickle-headers", "client_hold_s": 2}, "drop client_hold_s"),
+    ({"client_behaviour": "trickle-body", "request_body_bytes": 1000, "client_trickle_bytes": 10,
+      "client_trickle_interval_ms": 500, "deadline": 30}, "raise deadline"),
+    ({"omit_directives": ["worker_processes"]}, None),
+    ({"upstream_keepalive": 0}, "upstream_keepalive=0 is outside 1..100000"),
+    ({"keepalive_requests": 0}, "keepalive_requests=0 is outside 1..1000000"),
+])
+def test_the_protocol_lab_options_are_refused_with_the_fix(overrides, fix):
+    if fix is None:  # a choice the argument spec refuses (Ansible names the choices)
+        assert "keepalive_timeout" in params.ARGUMENT_SPEC["omit_directives"]["choices"]
+        assert "worker_processes" not in params.ARGUMENT_SPEC["omit_directives"]["choices"]
+        return
+    errors = params.check(params.defaults(case="x", mode="ok", **overrides))
+    assert any(fix in e for e in errors), errors
+
+
+def test_a_trickle_lasts_as_many_intervals_as_it_has_pieces():
+    p = params.defaults(case="x", mode="ok", client_behaviour="trickle-body", request_body_bytes=1000,
+                        client_trickle_bytes=100, client_trickle_interval_ms=250)
+    assert params.trickle_seconds(p) == 2.5
+    assert params.trickle_seconds(params.defaults(case="x", mode="ok")) == 0

@@ -97,3 +97,16 @@ def test_a_remote_holder_counts_as_gone_only_when_quiet_and_no_case_can_run(tmp_
 ])
 def test_only_ansible_playbook_itself_counts_as_the_controller(argv, is_it):
     assert runs.runs_ansible_playbook(b"\0".join(argv)) is is_it
+
+
+def test_with_one_slot_background_cases_wait_in_a_lane_of_their_own_and_exclusive_ones_run_after():
+    waiting = {"mode": "ok", "client_behaviour": "keepalive-idle", "client_hold_s": 85}
+    cases = dict(PARAMS, idle=waiting)
+    plan = runs.schedule(list(cases), cases, {"flood"}, 1, repeat=2, background={"idle"})
+    assert [[(u["case"], u["repetition"]) for u in lane] for lane in plan["slots"]] == [
+        [("a", 1), ("b", 1), ("c", 1), ("a", 2), ("b", 2), ("c", 2)], [("idle", 1), ("idle", 2)]]
+    assert [(u["case"], u["repetition"]) for u in plan["alone"]] == [("flood", 1), ("flood", 2)]
+    # nothing to wait beside: the one lane, as before
+    assert runs.schedule(["idle"], cases, set(), 1, background={"idle"}) == {
+        "slots": [[{"case": "idle", "repetition": 1}]], "alone": []}
+    assert runs.expected_seconds(waiting) >= 85

@@ -8,9 +8,18 @@
  *   no-read    accept, never read, write or close
  *   no-write   accept, read the request, never write or close
  *   no-close   accept, read, write a 200, never close
- * and one mode of the operator-article labs:
- *   delay      accept, read the request, answer 200 after --delay-ms, close;
- *              every connection has its own thread, so N requests wait at once
+ * and two modes of the operator-article labs, where every connection has its
+ * own thread, so N requests wait at once:
+ *   delay      accept, read the request, answer 200 after --delay-ms, close
+ *   keepalive  HTTP/1.1 keep-alive: answer every request on the connection
+ *              (after --delay-ms) with a Content-Length, until the peer closes
+ *              or a request is HTTP/1.0 or says "Connection: close"
+ *
+ * With --events PATH it appends one line per event, for the case to count:
+ *   <CLOCK_MONOTONIC seconds> accept <conn> <peer pid (SO_PEERCRED), -1 on TCP>
+ *   <seconds> first-byte <conn> <request number on the connection>
+ *   <seconds> request <conn> <bytes of the request>
+ *   <seconds> close <conn> <requests answered on the connection>
  *
  * It prints "ready <backlog>" on stdout once listen() has returned, and on
  * SIGTERM/SIGINT/SIGHUP removes its Unix socket file and exits.
@@ -32,9 +41,33 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { MODE_OK, MODE_NO_ACCEPT, MODE_NO_READ, MODE_NO_WRITE, MODE_NO_CLOSE, MODE_DELAY };
+enum mode { MODE_OK, MODE_NO_ACCEPT, MODE_NO_READ, MODE_NO_WRITE, MODE_NO_CLOSE, MODE_DELAY, MODE_KEEPALIVE };
 
-static const char *mode_names[] = {"ok", "no-accept", "no-read", "no-write", "no-close", "delay"};
+static const char *mode_names[] = {"ok", "no-accept", "no-read", "no-write", "no-close", "delay", "keepalive"};
+static FILE *events;
+static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* One line of the events file (none without --events); every line is flushed, so a killed upstream keeps them. */
+static void event(const char *kind, long conn, long value)
+{
+    if (!events)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&events_lock);
+    fprintf(events, "%ld.%06ld %s %ld %ld\n", (long)now.tv_sec, now.tv_nsec / 1000L, kind, conn, value);
+    fflush(events);
+    pthread_mutex_unlock(&events_lock);
+}
+
+static long peer_pid(int fd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0)
+        return -1;
+    return (long)cred.pid;
+}
 static const char *unix_path;
 static volatile sig_atomic_t stopping;
 
@@ -51,12 +84,14 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: upstream --mode MODE (--unix PATH | --tcp HOST:PORT) [--backlog N]\n"
-            "                [--content-length] [--body TEXT] [--delay-ms N]\n"
-            "  MODE: ok | no-accept | no-read | no-write | no-close | delay\n"
+            "                [--content-length] [--body TEXT] [--delay-ms N] [--events PATH]\n"
+            "  MODE: ok | no-accept | no-read | no-write | no-close | delay | keepalive\n"
             "  --backlog N        listen() backlog (the kernel caps it at net.core.somaxconn); default 4096\n"
             "  --content-length   add a Content-Length header (the research sent none)\n"
             "  --body TEXT        response body; default \"ok\\n\"\n"
-            "  --delay-ms N       delay mode: milliseconds between reading a request and answering; default 1000\n");
+            "  --delay-ms N       delay and keepalive modes: milliseconds between reading a request and answering;\n"
+            "                     default 1000 (delay), 0 (keepalive)\n"
+            "  --events PATH      append a line per accept, first byte, request and close to PATH\n");
 }
 
 static int parse_mode(const char *s)
@@ -122,20 +157,30 @@ static int listen_tcp(const char *hostport, int backlog)
     return fd;
 }
 
-/* Read one HTTP request: the header block and, when announced, a Content-Length body. */
-static void read_request(int fd)
+struct request {
+    int complete;   /* the whole header block and announced body arrived */
+    int keep_alive; /* HTTP/1.1 without "Connection: close" */
+};
+
+/* Read one HTTP request of connection `conn` (its `number`-th): the header block and, when announced, a
+   Content-Length body; logs its first byte and its end. */
+static struct request read_request(int fd, long conn, long number)
 {
     char buf[65536];
     size_t have = 0;
-    long body_left = -1;
+    long body_left = -1, total = 0;
+    struct request r = {0, 0};
     for (;;) {
         ssize_t n = read(fd, buf + have, sizeof(buf) - have - 1);
         if (n <= 0)
-            return;
+            return r;
+        if (total == 0)
+            event("first-byte", conn, number);
+        total += n;
         if (body_left >= 0) {
             body_left -= n;
             if (body_left <= 0)
-                return;
+                break;
             continue;
         }
         have += (size_t)n;
@@ -143,25 +188,35 @@ static void read_request(int fd)
         char *end = strstr(buf, "\r\n\r\n");
         if (!end) {
             if (have >= sizeof(buf) - 1)
-                return;
+                return r;
             continue;
         }
+        *end = '\0';
+        char *line_end = strstr(buf, "\r\n");
+        r.keep_alive = line_end && line_end - buf >= 8 && strncmp(line_end - 8, "HTTP/1.1", 8) == 0 &&
+                       !strcasestr(buf, "\r\nconnection: close");
         long length = 0;
         char *cl = strcasestr(buf, "\r\ncontent-length:");
-        if (cl && cl < end)
+        if (cl)
             length = strtol(cl + 17, NULL, 10);
         body_left = length - (long)(have - (size_t)(end + 4 - buf));
         if (body_left <= 0)
-            return;
+            break;
         have = 0;
     }
+    r.complete = 1;
+    event("request", conn, total);
+    return r;
 }
 
 static void write_response(int fd, int content_length, const char *body)
 {
     char head[256];
     int n;
-    if (content_length)
+    if (content_length > 1) /* keepalive mode: HTTP/1.1, and "Connection: close" when this is the last answer */
+        n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n%s\r\n",
+                     strlen(body), content_length == 3 ? "Connection: close\r\n" : "");
+    else if (content_length)
         n = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n",
                      strlen(body));
     else
@@ -172,26 +227,49 @@ static void write_response(int fd, int content_length, const char *body)
 
 struct delayed {
     int fd;
+    long conn;
+    int keepalive;
     long delay_ms;
     int content_length;
     const char *body;
 };
 
-/* delay mode: one thread per connection reads, sleeps, answers and closes. */
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* delay mode: one thread per connection reads, sleeps, answers and closes.
+   keepalive mode: the same for every request of the connection, until it is the last. */
 static void *serve_delayed(void *arg)
 {
     struct delayed *d = arg;
-    read_request(d->fd);
-    struct timespec ts = {.tv_sec = d->delay_ms / 1000, .tv_nsec = (d->delay_ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-    write_response(d->fd, d->content_length, d->body);
+    long answered = 0;
+    for (;;) {
+        struct request r = read_request(d->fd, d->conn, answered + 1);
+        if (!r.complete)
+            break;
+        if (d->delay_ms > 0)
+            sleep_ms(d->delay_ms);
+        if (!d->keepalive) {
+            write_response(d->fd, d->content_length, d->body);
+            answered++;
+            break;
+        }
+        write_response(d->fd, r.keep_alive ? 2 : 3, d->body);
+        answered++;
+        if (!r.keep_alive)
+            break;
+    }
+    event("close", d->conn, answered);
     close(d->fd);
     free(d);
     return NULL;
 }
 
-static void start_delayed(int fd, long delay_ms, int content_length, const char *body)
+static void start_delayed(int fd, long conn, int keepalive, long delay_ms, int content_length, const char *body)
 {
     struct delayed *d = malloc(sizeof(*d));
     pthread_t thread;
@@ -200,7 +278,8 @@ static void start_delayed(int fd, long delay_ms, int content_length, const char 
         close(fd);
         return;
     }
-    *d = (struct delayed){.fd = fd, .delay_ms = delay_ms, .content_length = content_length, .body = body};
+    *d = (struct delayed){.fd = fd, .conn = conn, .keepalive = keepalive, .delay_ms = delay_ms,
+                           .content_length = content_length, .body = body};
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024); /* read_request keeps 64 KB on the stack */
@@ -215,15 +294,16 @@ static void start_delayed(int fd, long delay_ms, int content_length, const char 
 int main(int argc, char **argv)
 {
     int mode = -1, backlog = 4096, content_length = 0;
-    long delay_ms = 1000;
-    const char *unix_arg = NULL, *tcp_arg = NULL, *body = "ok\n";
+    long delay_ms = -1, conn = 0;
+    const char *unix_arg = NULL, *tcp_arg = NULL, *body = "ok\n", *events_arg = NULL;
     static const struct option opts[] = {
         {"mode", required_argument, 0, 'm'},   {"unix", required_argument, 0, 'u'},
         {"tcp", required_argument, 0, 't'},    {"backlog", required_argument, 0, 'b'},
         {"content-length", no_argument, 0, 'c'}, {"body", required_argument, 0, 'B'},
-        {"delay-ms", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"delay-ms", required_argument, 0, 'd'}, {"events", required_argument, 0, 'e'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "m:u:t:b:cB:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:u:t:b:cB:d:e:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': mode = parse_mode(optarg); break;
         case 'u': unix_arg = optarg; break;
@@ -232,13 +312,20 @@ int main(int argc, char **argv)
         case 'c': content_length = 1; break;
         case 'B': body = optarg; break;
         case 'd': delay_ms = atol(optarg); break;
+        case 'e': events_arg = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (mode < 0 || (!unix_arg == !tcp_arg) || delay_ms < 0) {
+    if (mode < 0 || (!unix_arg == !tcp_arg) || (delay_ms < 0 && delay_ms != -1)) {
         usage(stderr);
         return 2;
+    }
+    if (delay_ms == -1)
+        delay_ms = mode == MODE_KEEPALIVE ? 0 : 1000;
+    if (events_arg && !(events = fopen(events_arg, "a"))) {
+        perror("upstream: --events");
+        return 1;
     }
 
     /* no-read/no-write/no-close keep every accepted descriptor open. */
@@ -279,18 +366,21 @@ int main(int argc, char **argv)
             perror("upstream: accept");
             continue;
         }
+        event("accept", ++conn, peer_pid(fd));
         if (mode == MODE_NO_READ)
             continue;
-        if (mode == MODE_DELAY) {
-            start_delayed(fd, delay_ms, content_length, body);
+        if (mode == MODE_DELAY || mode == MODE_KEEPALIVE) {
+            start_delayed(fd, conn, mode == MODE_KEEPALIVE, delay_ms, content_length, body);
             continue;
         }
-        read_request(fd);
+        read_request(fd, conn, 1);
         if (mode == MODE_NO_WRITE)
             continue;
         write_response(fd, content_length, body);
-        if (mode == MODE_OK)
+        if (mode == MODE_OK) {
+            event("close", conn, 1);
             close(fd);
+        }
     }
     return 0;
 }

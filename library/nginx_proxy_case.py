@@ -75,6 +75,12 @@ options:
   nginx_backlog:
     description: backlog= of nginx's listen directive; nginx's default (511) when unset.
     type: int
+  listen_reuseport:
+    description:
+      - Add C(reuseport) to nginx's listen directive, so that every worker has a listening socket of its own and the
+        kernel spreads new connections over them by a hash of their addresses.
+    type: bool
+    default: false
   worker_processes:
     description: nginx worker_processes.
     type: int
@@ -225,6 +231,10 @@ options:
       - Things done to the case at given times after the clients start. C(stop-workers) stops every nginx
         worker (SIGSTOP) for I(seconds), then continues them; a stopped worker is continued whatever
         happens to the case.
+      - C(reload) writes the case's next configuration over its nginx.conf (I(config) C(changed) is the same with
+        the response header X-NPL-Config 2 instead of 1; C(broken) adds a directive nginx does not know) and
+        sends the master SIGHUP, as nginx -s reload does. The workers before and a second after are recorded;
+        the clients record which configuration answered each of them.
     type: list
     elements: dict
     default: []
@@ -237,11 +247,14 @@ options:
         description: What to do.
         type: str
         required: true
-        choices: [stop-workers]
+        choices: [stop-workers, reload]
       seconds:
-        description: How long it lasts (more than 0, at most 600; it must end before the case deadline).
+        description: How long C(stop-workers) lasts (more than 0, at most 600; it must end before the case deadline). Not for C(reload).
         type: float
-        required: true
+      config:
+        description: The configuration C(reload) loads.
+        type: str
+        choices: [changed, broken]
   deadline:
     description: Seconds after the clients start by which the case ends, whatever the clients do.
     type: float

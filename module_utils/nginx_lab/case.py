@@ -214,7 +214,7 @@ class _Case(object):
 
     def start_nginx(self):
         p = self.p
-        conf_path = os.path.join(self.workdir, "nginx.conf")
+        conf_path = self.conf_path = os.path.join(self.workdir, "nginx.conf")
         try:
             text = nginx_conf.render(p, self.workdir, self.socket_path)
         except nginx_conf.UnsafeValue as exc:
@@ -259,7 +259,7 @@ class _Case(object):
         time.sleep(p["settle_s"])
         clients_start = time.monotonic() - self.t0
         self.load_before = hostload.snapshot()
-        actions = CaseActions(p.get("actions"), self.t0, self.master)
+        actions = CaseActions(p.get("actions"), self.t0, self.master, self.write_next_config)
         os.write(go, b"g")
         os.close(go)
         actions.start(self.t0 + clients_start)
@@ -282,12 +282,21 @@ class _Case(object):
         if p["strace"] != "none":
             self.meta["strace"] = tracing.finish(self.tracer, self.strace_path)
 
+    def write_next_config(self, kind):
+        """nginx.conf for a reload action: the second generation, `kind` changed or broken (case_actions)."""
+        text = nginx_conf.render(self.p, self.workdir, self.socket_path, generation=2, broken=kind == "broken")
+        with open(self.conf_path + ".next", "w") as handle:
+            handle.write(text)
+        os.replace(self.conf_path + ".next", self.conf_path)
+
     def observe(self):
         """The case's processes when the clients ended (or the deadline came)."""
         exit_status = self.upstream.poll()
+        retired = [pid for a in (self.meta.get("actions") or {}).get("done", [])
+                   if a["action"] == "reload" and a.get("config") == "changed" for pid in a.get("workers_before", [])]
         return {"mode": self.p["mode"], "upstream_alive": exit_status is None, "upstream_exit": exit_status,
                 "master_alive": alive(self.master), "workers_start": self.workers_start,
-                "workers_end": [pid for pid in children_of(self.master) if alive(pid)]}
+                "workers_end": [pid for pid in children_of(self.master) if alive(pid)], "workers_retired": retired}
 
     def result(self):
         p = self.p

@@ -4,6 +4,12 @@ stop-workers: SIGSTOP every nginx worker for `seconds`, then SIGCONT. Whatever h
 early, the case fails, the deadline comes), finish() continues every process still stopped before the
 case goes on; if the case process itself dies, the guardian's clean-up continues and ends the case's
 processes (guardian.clean). Each action's record says when it began and ended on the case clock.
+
+reload: write the case's next configuration (`config` changed: the same with the response header
+X-NPL-Config 2; broken: that with a directive nginx does not know) over nginx.conf and send the master
+SIGHUP, as `nginx -s reload` does. The record has the master's workers before, and one second later (the
+workers sampler follows them for the rest of the case). New workers stay in the master's process group,
+which the clean-up ends.
 """
 
 import os
@@ -15,10 +21,11 @@ from .procnet import alive, children_of
 
 
 class CaseActions(object):
-    def __init__(self, actions, t0, master):
+    def __init__(self, actions, t0, master, write_config=None):
         self.actions = sorted(actions or [], key=lambda a: a["at_s"])
         self.t0 = t0
         self.master = master
+        self.write_config = write_config  # write_config(kind): the next nginx.conf, for reload
         self.records = []
         self.errors = []
         self._stopped = set()
@@ -40,11 +47,14 @@ class CaseActions(object):
         for action in self.actions:
             if self._cancel.wait(max(0.0, base + action["at_s"] - time.monotonic())):
                 return
-            record = {"action": action["action"], "at_s": action["at_s"], "seconds": action["seconds"],
+            record = {"action": action["action"], "at_s": action["at_s"], "seconds": action.get("seconds"),
                       "began": self._now(), "ended": None, "pids": []}
             self.records.append(record)
             try:
-                self._stop_workers(record, action["seconds"])
+                if action["action"] == "reload":
+                    self._reload(record, action.get("config") or "changed")
+                else:
+                    self._stop_workers(record, action["seconds"])
             except OSError as exc:
                 self.errors.append("%s at %ss: %s" % (action["action"], action["at_s"], exc))
             finally:
@@ -58,6 +68,17 @@ class CaseActions(object):
                 os.kill(pid, signal.SIGSTOP)
                 record["pids"].append(pid)
         self._cancel.wait(seconds)
+
+    def _reload(self, record, kind):
+        record["config"] = kind
+        record["master"] = self.master
+        record["workers_before"] = sorted(children_of(self.master))
+        self.write_config(kind)
+        os.kill(self.master, signal.SIGHUP)
+        record["signalled"] = self._now()
+        self._cancel.wait(1.0)
+        record["workers_after_1s"] = sorted(children_of(self.master)) if alive(self.master) else []
+        record["master_alive_after_1s"] = alive(self.master)
 
     def _continue_all(self, record=None):
         with self._lock:

@@ -7,7 +7,8 @@ data raises Missing, and the claim is INCONCLUSIVE with the reason.
 
 import operator
 
-from . import measures_capacity, measures_clients, measures_kernel, measures_protocol, measures_sockets, measures_status
+from . import (measures_capacity, measures_clients, measures_kernel, measures_lifecycle, measures_protocol,
+               measures_sockets, measures_status)
 from .measure_common import Missing, rounded
 
 CONFIRMED, REFUTED, INCONCLUSIVE = "CONFIRMED", "REFUTED", "INCONCLUSIVE"
@@ -21,7 +22,7 @@ def _measures():
     """Every public function of the measures_* modules, by name (a check's `measure`)."""
     found = {}
     for module in (measures_sockets, measures_status, measures_clients, measures_capacity, measures_kernel,
-                   measures_protocol):
+                   measures_protocol, measures_lifecycle):
         for name in getattr(module, "__all__"):
             if name in found:
                 raise ImportError("measure %s is defined twice (%s and %s): rename one"

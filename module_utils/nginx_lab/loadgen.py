@@ -61,6 +61,16 @@ def parse_response(head, total_bytes, tail):
     return status, True
 
 
+def response_header(head, name):
+    """The value of header `name` (lower case, bytes) in a raw response head, as text; None when absent."""
+    end = head.find(b"\r\n\r\n")
+    for line in head[:end if end >= 0 else len(head)].split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name:
+            return value.strip().decode("latin-1")
+    return None
+
+
 _ERRNO_OF = {ConnectionResetError: "ECONNRESET", BrokenPipeError: "EPIPE", ConnectionRefusedError: "ECONNREFUSED",
              ConnectionAbortedError: "ECONNABORTED"}
 
@@ -217,6 +227,9 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter, of
         record["error"] = error_name(exc)
     record["end"] = time.monotonic() - t0
     status, complete = parse_response(bytes(seen["head"]), record["bytes"], seen["tail"])
+    generation = response_header(bytes(seen["head"]), b"x-npl-config")
+    if generation is not None:
+        record["config"] = int(generation) if generation.isdigit() else generation
     record["status"] = status
     record["complete"] = complete and record["error"] is None
     if status is None and record["error"] is None:

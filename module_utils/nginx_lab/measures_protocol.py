@@ -91,9 +91,13 @@ def upstream_pool(results, case, of="total"):
     used = {}
     for pid in owner.values():
         used[str(pid)] = used.get(str(pid), 0) + 1
+    p = doc["meta"]["params"]
     evidence = {"open_after_clients_by_worker": per_worker, "connections_opened_by_worker": used,
-                "upstream_keepalive": doc["meta"]["params"].get("upstream_keepalive"),
-                "worker_processes": doc["meta"]["params"]["worker_processes"]}
+                "upstream_keepalive": p.get("upstream_keepalive"), "worker_processes": p["worker_processes"],
+                "listen_reuseport": p.get("listen_reuseport")}
+    if len(used) < p["worker_processes"]:
+        raise Missing("%s: only %d of the %d workers opened an upstream connection (%s), so the pools of the others "
+                      "were never tried" % (case, len(used), p["worker_processes"], used))
     if of == "total":
         return sum(per_worker.values()), evidence
     if of == "max_per_worker":

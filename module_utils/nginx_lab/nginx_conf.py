@@ -14,6 +14,8 @@ ACCESS_LOG_FORMAT = (
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 # The location keepalive-idle clients request (nginx answers 204 itself).
 KEEPALIVE_PATH = "/npl-keepalive"
+# The response header that tells which configuration answered, in cases that reload nginx.
+CONFIG_HEADER = "X-NPL-Config"
 
 
 class UnsafeValue(ValueError):
@@ -33,9 +35,16 @@ def _token(key, value):
     return text
 
 
-def render(p, prefix, socket_path):
+def reloads(p):
+    """True when the case reloads nginx (an action `reload`)."""
+    return any(a.get("action") == "reload" for a in p.get("actions") or [])
+
+
+def render(p, prefix, socket_path, generation=1, broken=False):
     """nginx.conf text for case parameters `p` (the module's params), rooted at `prefix`.
 
+    A case that reloads nginx marks every response with its configuration's `generation` (header
+    X-NPL-Config); `broken` adds a directive nginx does not know, for a reload that must fail.
     Numbers are formatted as numbers and every string goes through _token(), so the text has
     exactly the directives written here whatever the parameters hold."""
     prefix = _token("prefix", prefix)
@@ -89,7 +98,12 @@ def render(p, prefix, socket_path):
         locations.append("location = %s {\n            return 204;\n            access_log off;\n        }" % KEEPALIVE_PATH)
     locations.append("location = %s {\n            stub_status;\n            access_log off;\n        }"
                      % _token("stub_status_path", p["stub_status_path"]))
-    listen = "listen 127.0.0.1:%d%s;" % (p["nginx_port"], " backlog=%d" % p["nginx_backlog"] if p.get("nginx_backlog") else "")
+    listen = "listen 127.0.0.1:%d%s%s;" % (p["nginx_port"], " reuseport" if p.get("listen_reuseport") else "",
+                                          " backlog=%d" % p["nginx_backlog"] if p.get("nginx_backlog") else "")
+    if reloads(p):
+        listen += "\n        add_header %s %d always;" % (CONFIG_HEADER, int(generation))
+    if broken:
+        http.append("npl_unknown_directive on;")
     server = "server {\n        %s\n        %s\n    }" % (listen, "\n        ".join(locations))
     http.append(server)
     events = ["worker_connections %d;" % p["worker_connections"]]

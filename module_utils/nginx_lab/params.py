@@ -19,7 +19,10 @@ CLIENT_BEHAVIOURS = ("request",) + HOLD_BEHAVIOURS + ("keepalive-requests",) + T
 # Directives of the research's configuration a case can leave out, so that nginx's own default applies.
 OMITTABLE = ("keepalive_timeout",)
 # Case actions at a given time (module_utils/nginx_lab/case_actions.py).
-ACTIONS = ("stop-workers",)
+ACTIONS = ("stop-workers", "reload")
+# The configurations a reload action can load: the case's own with a response header that tells it from the
+# first (changed), or that with a directive nginx does not know (broken).
+RELOAD_CONFIGS = ("changed", "broken")
 INT_MAX = 2 ** 31 - 1
 
 ARGUMENT_SPEC = dict(
@@ -35,6 +38,7 @@ ARGUMENT_SPEC = dict(
     nginx_binary=dict(type="path", default="/usr/sbin/nginx"),
     nginx_port=dict(type="int", default=80),
     nginx_backlog=dict(type="int"),
+    listen_reuseport=dict(type="bool", default=False),
     worker_processes=dict(type="int", default=1),
     worker_connections=dict(type="int", default=256),
     worker_rlimit_nofile=dict(type="int"),
@@ -70,7 +74,8 @@ ARGUMENT_SPEC = dict(
     actions=dict(type="list", elements="dict", default=[], options=dict(
         at_s=dict(type="float", required=True),
         action=dict(type="str", required=True, choices=list(ACTIONS)),
-        seconds=dict(type="float", required=True))),
+        seconds=dict(type="float"),
+        config=dict(type="str", choices=list(RELOAD_CONFIGS)))),
     deadline=dict(type="float", default=30),
     settle_s=dict(type="float", default=0.3),
     tail_s=dict(type="float", default=0.5),
@@ -209,6 +214,16 @@ def _check_actions(p):
     errors = []
     for i, action in enumerate(p.get("actions") or []):
         at, seconds = action.get("at_s"), action.get("seconds")
+        if action.get("action") == "reload":
+            if action.get("config") not in RELOAD_CONFIGS or seconds is not None:
+                errors.append("actions[%d]: reload needs config (%s) and no seconds, got config=%s seconds=%s"
+                              % (i, " or ".join(RELOAD_CONFIGS), action.get("config"), seconds))
+            elif at is None or not 0 <= at <= 3600 or (p.get("deadline") is not None and at + 1 >= p["deadline"]):
+                errors.append("actions[%d]: reload at_s must be in 0..3600 and leave a second before the case deadline "
+                              "of %ss, got %s" % (i, p.get("deadline"), at))
+            continue
+        if action.get("config") is not None:
+            errors.append("actions[%d]: config is for reload, not %s: drop it" % (i, action.get("action")))
         if at is None or seconds is None or not 0 <= at <= 3600 or not 0 < seconds <= 600:
             errors.append("actions[%d]: at_s must be in 0..3600 and seconds in 0..600 (more than 0), got %s and %s"
                           % (i, at, seconds))

@@ -50,14 +50,15 @@ def process_problems(observed):
     """Why the case's processes did not stay as designed until the clients ended.
 
     `observed` holds: upstream_alive, upstream_exit (or None), mode, master_alive, workers_start (PIDs),
-    workers_end (PIDs alive at the end)."""
+    workers_end (PIDs alive at the end), and workers_retired (PIDs a reload with a valid configuration retired,
+    which are meant to end)."""
     problems = []
     if not observed["upstream_alive"]:
         problems.append("the upstream (mode %s) ended before the clients did (exit status %s): the case did not "
                         "have the upstream it tests" % (observed["mode"], observed.get("upstream_exit")))
     if not observed["master_alive"]:
         problems.append("the nginx master process ended before the clients did")
-    start, end = set(observed["workers_start"]), set(observed["workers_end"])
+    start, end = set(observed["workers_start"]) - set(observed.get("workers_retired") or []), set(observed["workers_end"])
     if start - end:
         problems.append("nginx worker(s) %s ended before the clients did%s" % (
             ", ".join(str(p) for p in sorted(start - end)),

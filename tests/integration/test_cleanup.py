@@ -136,3 +136,25 @@ def test_a_case_that_ends_while_its_worker_is_stopped_continues_it(host_somaxcon
     done = result["case_result"]["meta"]["actions"]["done"]
     # the clients gave up after 2 s, so the case cut the 8 s stop short and continued the worker
     assert done[0]["pids"] and done[0]["ended"] - done[0]["began"] < 7.5
+
+
+def test_sigkill_after_a_reload_while_old_and_new_workers_serve_leaves_nothing(host_somaxconn):
+    # A valid reload 0.5 s in, with requests waiting 20 s on the upstream: the old worker drains while the new
+    # one serves; the module is killed then, and both workers, the master and the namespace must go.
+    args = {"case": "reloading", "mode": "delay", "upstream_delay_ms": 20000, "clients": 10, "proxy_timeout": 30,
+            "actions": [{"at_s": 0.5, "action": "reload", "config": "changed"}], "deadline": 40}
+
+    def while_running():
+        assert lab.wait_for(lambda: len([c for _, c in lab.lab_processes() if "nginx: worker" in c]) >= 2, 15), \
+            "after the reload the old and the new worker should both be there"
+
+    assert sigkill_mid_case(args, host_somaxconn, while_running) == {}
+
+
+def test_a_reload_with_a_broken_configuration_leaves_nothing(host_somaxconn):
+    result = lab.run_module({"case": "reload-broken", "mode": "ok", "clients": 10, "client_ramp_s": 2,
+                             "actions": [{"at_s": 0.5, "action": "reload", "config": "broken"}], "deadline": 10})
+    assert result.get("failed") is not True, result.get("msg")
+    assert lab.leftovers(host_somaxconn) == {}
+    done = result["case_result"]["meta"]["actions"]["done"]
+    assert done[0]["workers_before"] == done[0]["workers_after_1s"] and done[0]["master_alive_after_1s"]

@@ -59,3 +59,17 @@ def stored_results(folder):
         with gzip.open(os.path.join(folder, name), "rt") as handle:
             out[name[:-len(".json.gz")]] = json.load(handle)
     return out
+
+
+def assert_every_claim_decided(results, ids):
+    """The shipped claims whose cases are all in `results` are exactly `ids`, and each gets CONFIRMED or REFUTED
+    with a number for every check."""
+    import yaml
+    from nginx_lab import claims
+    with open(CLAIMS_FILE) as handle:
+        shipped = [c for c in yaml.safe_load(handle)["npl_claims"] if all(case in results for case in c["tested_by"])]
+    assert {c["id"] for c in shipped} == set(ids)
+    for claim in shipped:
+        row = claims.evaluate_claim(claim, results)
+        assert row["verdict"] in (claims.CONFIRMED, claims.REFUTED), (claim["id"], row["reason"])
+        assert all(c["value"] is not None for c in row["checks"])

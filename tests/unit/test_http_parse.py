@@ -45,3 +45,11 @@ def test_error_names_are_errno_names_even_when_asyncio_drops_the_errno():
     assert error_name(ConnectionResetError("Connection lost")) == "ECONNRESET"
     assert error_name(ConnectionRefusedError(111, "refused")) == "ECONNREFUSED"
     assert error_name(asyncio.TimeoutError()) == "client-timeout"
+
+
+def test_a_response_header_is_read_from_the_head_only():
+    from nginx_lab.loadgen import response_header
+    head = b"HTTP/1.1 200 OK\r\nServer: nginx\r\nX-NPL-Config: 2\r\n\r\nX-NPL-Config: 9\r\n"
+    assert response_header(head, b"x-npl-config") == "2"
+    assert response_header(head, b"x-missing") is None
+    assert response_header(b"HTTP/1.1 200 OK\r\nX-NPL-Config: 1", b"x-npl-config") == "1"  # a head cut short

@@ -91,3 +91,25 @@ def test_real_nginx_accepts_the_protocol_lab_config(tmp_path):
                                             client_body_buffer_size="16k"), prefix, prefix + "/u.sock"))
     ok, output = nginx_conf.test_config(shutil.which("nginx"), prefix, conf)
     assert ok, output
+
+
+def test_a_case_that_reloads_marks_its_responses_and_its_broken_config_fails_nginx_t(tmp_path):
+    assert nginx_conf.CONFIG_HEADER not in nginx_conf.render(BASE, "/p", "/p/u.sock")
+    reloading = dict(BASE, actions=[{"at_s": 1, "action": "reload", "config": "changed"}])
+    prefix = str(tmp_path)
+    conf = os.path.join(prefix, "nginx.conf")
+    outcomes = []
+    for generation, broken in ((1, False), (2, False), (2, True)):
+        text = nginx_conf.render(reloading, prefix, prefix + "/u.sock", generation=generation, broken=broken)
+        assert "add_header X-NPL-Config %d always;" % generation in text
+        with open(conf, "w") as handle:
+            handle.write(text)
+        ok, output = nginx_conf.test_config(shutil.which("nginx"), prefix, conf)
+        outcomes.append((ok, "unknown directive" in output))
+    assert outcomes == [(True, False), (True, False), (False, True)]
+
+
+def test_reuseport_goes_on_the_listen_directive_only_when_asked():
+    assert "reuseport" not in nginx_conf.render(BASE, "/p", "/p/u.sock")
+    conf = nginx_conf.render(dict(BASE, listen_reuseport=True, nginx_backlog=8), "/p", "/p/u.sock")
+    assert "listen 127.0.0.1:80 reuseport backlog=8;" in conf

@@ -116,3 +116,17 @@ def test_a_trickle_lasts_as_many_intervals_as_it_has_pieces():
                         client_trickle_bytes=100, client_trickle_interval_ms=250)
     assert params.trickle_seconds(p) == 2.5
     assert params.trickle_seconds(params.defaults(case="x", mode="ok")) == 0
+
+
+@pytest.mark.parametrize("action, fix", [
+    ({"at_s": 1, "action": "reload"}, "reload needs config"),
+    ({"at_s": 1, "action": "reload", "config": "changed", "seconds": 2}, "reload needs config (changed or broken) and no seconds"),
+    ({"at_s": 29.5, "action": "reload", "config": "broken"}, "leave a second before the case deadline"),
+    ({"at_s": 1, "action": "stop-workers", "seconds": 1, "config": "broken"}, "config is for reload"),
+    ({"at_s": 1, "action": "stop-workers"}, "seconds in 0..600"),
+])
+def test_reload_actions_are_refused_with_the_fix(action, fix):
+    errors = params.check(params.defaults(case="x", mode="ok", actions=[action], deadline=30))
+    assert any(fix in e for e in errors), errors
+    ok = params.defaults(case="x", mode="ok", actions=[{"at_s": 1, "action": "reload", "config": "broken"}])
+    assert params.check(ok) == []

@@ -93,3 +93,9 @@ def test_slow_but_sufficient_sampling_on_an_emulated_vm_is_valid(host, case):
     out = validity.assess(ALIVE, doc["samples"], doc["meta"]["clients_window"], 0.01, 0.1)
     assert out["valid"], out["problems"]
 
+
+
+def test_workers_a_valid_reload_retired_are_meant_to_end():
+    assert validity.process_problems(dict(ALIVE, workers_end=[11], workers_retired=[10])) == []
+    # a worker the reload did not retire still counts
+    assert validity.process_problems(dict(ALIVE, workers_end=[11], workers_retired=[12]))

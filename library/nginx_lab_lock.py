@@ -18,6 +18,11 @@ description:
     when the controller is this host) or, for a remote controller, when it has not been heard of for
     I(stale_after_s) and none of its cases can still be running. A dead holder's lock is taken over
     with a warning.
+  - Taking the host also undoes what earlier cases left when their guardian was killed with them
+    (every process of the machine ended at once, SIGKILL of the whole tree) - namespaces, processes,
+    case folders and sysctls named in the journal of a guardian that is gone, and case namespaces or
+    folders (C(npl-) and eight hex digits) that no live case claims. What was undone is returned as
+    I(reaped) and warned about. Nothing else under C(/run/netns) or C(/run/nginx-proxy-lab) is touched.
 options:
   state:
     description: Hold the host for I(run_id), or release it.
@@ -53,6 +58,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+reaped:
+  description: Leftovers of killed cases that were undone, one item each (kind journal, namespace or folder,
+    with the namespaces, paths and restored sysctls, and any problems).
+  returned: when state is held
+  type: list
+  elements: dict
 taken_over:
   description: The lock of a dead run that was replaced, if any.
   returned: when state is held
@@ -66,7 +77,7 @@ elapsed:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.nginx_lab import hostlock
+from ansible.module_utils.nginx_lab import hostlock, reaper
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", required=True, choices=["held", "released"]),
@@ -93,7 +104,10 @@ def main():
         module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
     if old:
         module.warn("took over the lock of run %s, which is gone" % old.get("run_id"))
-    module.exit_json(changed=True, taken_over=old, elapsed=round(time.monotonic() - started, 3))
+    reaped = reaper.reap()
+    if reaped:
+        module.warn("undid what killed cases left on this host: %s" % reaper.describe(reaped))
+    module.exit_json(changed=True, taken_over=old, reaped=reaped, elapsed=round(time.monotonic() - started, 3))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ W sends its result straight to M. G undoes everything W created as soon as W
 ends (normally or not), or kills W first if M goes away (M finished, raised,
 got Ctrl-C, or was SIGKILLed). G is the subreaper of W's tree, so the nginx
 and upstream processes that outlive W are reaped by G, not left as orphans.
+G keeps what it must undo in a journal on disk (journal.py), so that if G itself is killed the next
+run undoes it (reaper.py).
 """
 
 import ctypes
@@ -19,8 +21,8 @@ import signal
 import time
 import traceback
 
-from . import netns
-from .procnet import alive, process_table
+from . import journal, netns
+from .procnet import alive, process_table, start_ticks
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -75,7 +77,9 @@ def _reap_all(seconds):
 
 
 def new_state():
-    return {"pgids": [], "pids": [], "netns": [], "paths": [], "sysctls": {}}
+    # "starts": start time (clock ticks) of each tracked PID and group leader, so that a reaper acting long after
+    # (journal.py) never signals a process that merely reuses the number.
+    return {"pgids": [], "pids": [], "netns": [], "paths": [], "sysctls": {}, "starts": {}}
 
 
 def record(state, kind, value):
@@ -83,12 +87,22 @@ def record(state, kind, value):
         state["sysctls"].setdefault(value[0], value[1])  # only the first value seen is the original
     elif value not in state[kind]:
         state[kind].append(value)
+        if kind in ("pgids", "pids"):
+            state.setdefault("starts", {})[str(value)] = start_ticks(value)
+
+
+def _same_process(state, pid):
+    """False when `pid` now belongs to another process than the one tracked (its start time differs)."""
+    started = state.get("starts", {}).get(str(pid))
+    return started is None or not alive(pid) or alive(pid, started)
 
 
 def clean(state):
     """Undo `state`. Returns a list of what could not be undone."""
     problems = []
-    groups = list(state["pgids"])
+    # A group whose leader is alive but started at another time is a new group with a reused number (the
+    # kernel keeps a PID out of use while a group of that number has members, so a dead leader's group is ours).
+    groups = [g for g in state["pgids"] if _same_process(state, g)]
     members = lambda: [p for g in groups for p in _group_members(g)]
     # Polite first (nginx and the upstream exit on SIGTERM), then SIGKILL.
     _signal(members(), signal.SIGTERM)
@@ -97,7 +111,7 @@ def clean(state):
         _signal(members(), signal.SIGKILL)
         if not _wait_gone(members, 3.0):
             problems.append("processes that would not die: %s" % members())
-    _signal([p for p in state["pids"] if alive(p)], signal.SIGKILL)
+    _signal([p for p in state["pids"] if alive(p, state.get("starts", {}).get(str(p)))], signal.SIGKILL)
     for name in state["netns"]:
         if not netns.exists(name):
             continue
@@ -149,6 +163,13 @@ class Tracker(object):
     def __call__(self, kind, value):
         self._pipe.write(json.dumps({"kind": kind, "value": value}) + "\n")
         self._pipe.flush()
+
+
+def _save_journal(state):
+    try:
+        journal.write(state)
+    except OSError:
+        pass  # a read-only or full /run: the clean-up below still runs, only a killed guardian's record is lost
 
 
 def _worker(work, track_w, result_w):
@@ -204,10 +225,14 @@ def _guardian(work, alive_r, result_w, report_w):
                     record(state, item["kind"], item["value"])
                 except (ValueError, KeyError, TypeError):
                     pass
+            if lines:
+                _save_journal(state)
         if track_r not in watching:
             worker_done = os.waitpid(worker, os.WNOHANG)[0] == worker
     problems = clean(state)
     _reap_all(5.0)
+    if not problems:
+        journal.remove()  # else kept: the next run's reaper tries again
     try:
         os.write(report_w, json.dumps(problems).encode() + b"\n")
     except OSError:

@@ -92,6 +92,12 @@ def lab_namespaces():
     return [line.split()[0] for line in out.splitlines() if line.startswith("npl-")]
 
 
+def journals():
+    """Guardian journals: one exists while its case runs, and is removed once the case is cleaned up."""
+    folder = os.path.join(RUN_DIR, "journal")
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
 def run_dir_entries():
     """Case folders (npl-*) under the kit's run folder."""
     return sorted(e for e in os.listdir(RUN_DIR) if e.startswith("npl-")) if os.path.isdir(RUN_DIR) else []
@@ -107,6 +113,8 @@ def leftovers(expected_somaxconn):
         found["run_dir"] = run_dir_entries()
     if somaxconn() != expected_somaxconn:
         found["somaxconn"] = somaxconn()
+    if journals():
+        found["journals"] = journals()
     return found
 
 

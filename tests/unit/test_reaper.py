@@ -1,0 +1,84 @@
+"""The reaper's choices on real folders: what a dead guardian's journal names goes, nothing else does."""
+
+import json
+import os
+import subprocess
+
+from nginx_lab import journal, reaper
+from nginx_lab.procnet import start_ticks
+
+
+def _dead_pid():
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def _layout(tmp_path):
+    dirs = {name: tmp_path / name for name in ("netns", "run", "journal")}
+    for folder in dirs.values():
+        folder.mkdir()
+    return dirs
+
+
+def _reap(dirs, grace_s=30):
+    return reaper.reap(run_dir=str(dirs["run"]), netns_dir=str(dirs["netns"]), journal_dir=str(dirs["journal"]),
+                       grace_s=grace_s)
+
+
+def _backdate(path, seconds=3600):
+    old = os.path.getmtime(path) - seconds
+    os.utime(path, (old, old))
+
+
+def test_a_folder_named_like_a_case_and_old_goes_other_names_and_young_ones_stay(tmp_path):
+    dirs = _layout(tmp_path)
+    for name in ("npl-0badc0de", "npl-matrix", "capture", "npl-bench-42", "npl-1234abcd"):
+        (dirs["run"] / name).mkdir()
+    (dirs["run"] / "npl-0badc0de" / "nginx.conf").write_text("x")
+    for name in ("npl-0badc0de", "npl-matrix", "capture", "npl-bench-42"):
+        _backdate(dirs["run"] / name)
+    done = _reap(dirs)
+    assert [(item["kind"], item["paths"]) for item in done] == [("folder", [str(dirs["run"] / "npl-0badc0de")])]
+    assert sorted(os.listdir(dirs["run"])) == ["capture", "npl-1234abcd", "npl-bench-42", "npl-matrix"]
+
+
+def test_a_dead_guardians_journal_is_undone_and_removed_a_live_ones_claims_stay(tmp_path):
+    dirs = _layout(tmp_path)
+    dead_case, live_case = dirs["run"] / "npl-00000001", dirs["run"] / "npl-00000002"
+    for folder in (dead_case, live_case):
+        folder.mkdir()
+        _backdate(folder)
+    dead = {"guardian_pid": _dead_pid(), "guardian_start": 1,
+            "state": {"pgids": [], "pids": [], "netns": [], "paths": [str(dead_case)], "sysctls": {}, "starts": {}}}
+    live = {"guardian_pid": os.getpid(), "guardian_start": start_ticks(os.getpid()),
+            "state": {"pgids": [], "pids": [], "netns": [], "paths": [str(live_case)], "sysctls": {}, "starts": {}}}
+    (dirs["journal"] / "1.json").write_text(json.dumps(dead))
+    (dirs["journal"] / ("%d.json" % os.getpid())).write_text(json.dumps(live))
+    done = _reap(dirs)
+    assert [(item["kind"], item["paths"], item["problems"]) for item in done] == [("journal", [str(dead_case)], [])]
+    assert os.listdir(dirs["run"]) == ["npl-00000002"]
+    assert os.listdir(dirs["journal"]) == ["%d.json" % os.getpid()]
+
+
+def test_a_journal_is_written_atomically_and_removed(tmp_path):
+    state = {"pgids": [os.getpid()], "pids": [], "netns": ["npl-00000003"], "paths": [], "sysctls": {}, "starts": {}}
+    journal.write(state, folder=str(tmp_path))
+    [(path, doc)] = journal.read_all(str(tmp_path))
+    assert doc["guardian_pid"] == os.getpid() and doc["state"] == state and journal.guardian_alive(doc)
+    assert os.listdir(tmp_path) == ["%d.json" % os.getpid()]
+    journal.remove(folder=str(tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_reused_group_number_is_not_signalled(tmp_path):
+    """A group recorded with another start time than the live process of that number now has is left alone."""
+    sleeper = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        state = {"pgids": [sleeper.pid], "pids": [sleeper.pid], "netns": [], "paths": [], "sysctls": {},
+                 "starts": {str(sleeper.pid): start_ticks(sleeper.pid) - 1}}
+        assert reaper.guardian.clean(state) == []
+        assert sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()

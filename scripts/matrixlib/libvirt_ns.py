@@ -93,7 +93,7 @@ def down():
                 virsh("net-destroy", net, check=False)
         for pidfile in ("libvirtd.pid", "virtlogd.pid"):
             pid = _pid(os.path.join(RUN, pidfile))
-            if pid:
+            if pid and pid in _members():  # a dead daemon's number may belong to another process by now
                 try:
                     os.kill(pid, signal.SIGTERM)
                 except ProcessLookupError:

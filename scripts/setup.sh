@@ -43,4 +43,4 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
-echo "setup: ready ($(.venv/bin/ansible --version | head -1), $(nginx -v 2>&1))"
+echo "setup: ready ($(.venv/bin/ansible --version | sed -n 1p), $(nginx -v 2>&1))"

@@ -7,6 +7,8 @@ by PID and start time where the controller is this host) or when it has not been
 with the time by which it will have ended).
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import socket
@@ -36,6 +38,18 @@ def _write(path, doc):
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _serialized(path):
+    """Hold an exclusive flock on the lock's folder: two runs taking the host at the same moment must not both
+    see no live holder (one read the file between the other's create and its write, and took it over)."""
+    fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def holder_alive(doc, now=None, stale_after_s=900.0):
     """Whether the run recorded in lock document `doc` may still be running, and why."""
     now = time.time() if now is None else now
@@ -54,6 +68,11 @@ def hold(run_id, controller_host=None, controller_pid=None, controller_start=Non
     """Take (or refresh) the host for `run_id`; raises Held naming the holder when another live run has it.
     Returns the previous holder's document when a dead run's lock was taken over, else None."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    with _serialized(path):
+        return _hold(run_id, controller_host, controller_pid, controller_start, stale_after_s, path)
+
+
+def _hold(run_id, controller_host, controller_pid, controller_start, stale_after_s, path):
     doc = {"run_id": run_id, "controller_host": controller_host, "controller_pid": controller_pid,
            "controller_start": controller_start, "updated": time.time(), "busy_until": 0}
     try:
@@ -78,6 +97,12 @@ def hold(run_id, controller_host=None, controller_pid=None, controller_start=Non
 
 def stamp(run_id, busy_s, path=LOCK):
     """A case of `run_id` starts and will be over within `busy_s`; raises Held if another run holds the host."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with _serialized(path):
+        _stamp(run_id, busy_s, path)
+
+
+def _stamp(run_id, busy_s, path):
     old = read(path)
     if old is None:
         raise Held("run %s does not hold this host (no %s): run cases through run_cases.yml, or leave run_id unset"
@@ -91,8 +116,11 @@ def stamp(run_id, busy_s, path=LOCK):
 
 def release(run_id, path=LOCK):
     """Give the host up if `run_id` holds it; True when a lock was removed."""
-    old = read(path)
-    if old is not None and old.get("run_id") == run_id:
-        os.unlink(path)
-        return True
+    if not os.path.isdir(os.path.dirname(path)):
+        return False
+    with _serialized(path):
+        old = read(path)
+        if old is not None and old.get("run_id") == run_id:
+            os.unlink(path)
+            return True
     return False

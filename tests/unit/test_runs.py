@@ -110,3 +110,32 @@ def test_with_one_slot_background_cases_wait_in_a_lane_of_their_own_and_exclusiv
     assert runs.schedule(["idle"], cases, set(), 1, background={"idle"}) == {
         "slots": [[{"case": "idle", "repetition": 1}]], "alone": []}
     assert runs.expected_seconds(waiting) >= 85
+
+
+def _hold_at_once(lock, run_id, barrier, outcomes):
+    import socket
+    barrier.wait()
+    me = os.getppid()  # the test process: a live controller
+    try:
+        hostlock.hold(run_id, socket.gethostname(), me, procnet.start_ticks(me), path=lock)
+        outcomes.put(run_id)
+    except hostlock.Held:
+        outcomes.put(None)
+
+
+def test_runs_taking_the_host_at_the_same_moment_get_it_once(tmp_path):
+    """Two runs started together both took the host: one read the lock between the other's create and its write."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    for round_ in range(15):
+        lock = str(tmp_path / ("run-%d.lock" % round_))
+        barrier, outcomes = ctx.Barrier(6), ctx.Queue()
+        procs = [ctx.Process(target=_hold_at_once, args=(lock, "run-%d" % k, barrier, outcomes)) for k in range(6)]
+        for proc in procs:
+            proc.start()
+        got = [outcomes.get(timeout=20) for _ in procs]
+        for proc in procs:
+            proc.join()
+        winners = [g for g in got if g]
+        assert len(winners) == 1, "round %d: %s took the host" % (round_, winners)
+        assert hostlock.read(lock)["run_id"] == winners[0]

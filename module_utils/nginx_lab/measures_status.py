@@ -128,5 +128,5 @@ def memory_growth(results, case, field="vmsize"):
         "worker_%s_kb_first" % field: values[0], "worker_%s_kb_peak" % field: max(values),
         "worker_vmrss_kb_peak": max(v for v in m["worker_vmrss_kb_max"] if v is not None),
         "body_temp_bytes_peak": max(body) if body else None,
-        "body_temp_files_peak": max(m.get("body_temp_files", [0]) or [0]),
+        "body_temp_files_peak": max([f for f in m.get("body_temp_files", []) if f is not None] or [None]),
         "clients": doc["summary"]["clients"]["status_counts"]}

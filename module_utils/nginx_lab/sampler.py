@@ -4,7 +4,8 @@ fast thread (every unix_interval): the /proc/net/unix lines of the upstream
 path counted per state code, and in the same tick the listener's queue length
 and backlog from sock_diag.
 slow thread (every stub_interval): nginx stub_status (all seven counters), VmSize/VmRSS of the
-nginx master and its workers, each worker's open descriptors and sockets, and the listen-queue
+nginx master and its workers, each worker's open descriptors and sockets and the request-body temporary
+files it holds (one pass over its descriptors; sockets and files only up to 4,096 descriptors), and the listen-queue
 counters of the case's network namespace (/proc/net/netstat).
 Both keep columns (lists of equal length) stamped on the case's monotonic clock.
 """
@@ -14,7 +15,7 @@ import threading
 import time
 
 from . import stub_status
-from .procnet import NETSTAT_KEYS, STATE_CODES, children_of, count_path_states, fd_counts, parse_netstat, parse_status, read_file
+from .procnet import NETSTAT_KEYS, STATE_CODES, children_of, count_path_states, fd_usage, parse_netstat, parse_status, read_file
 
 
 def _loop(stop, interval, tick, first_done=None):
@@ -33,28 +34,9 @@ def _loop(stop, interval, tick, first_done=None):
             break
 
 
-def body_temp_usage(pids, marker="client_body_temp"):
-    """(files, bytes) of request bodies nginx spooled to temporary files.
-
-    nginx unlinks a body's temporary file as soon as it has opened it, so the files are found
-    through the workers' open descriptors (/proc/PID/fd), not in the directory.
-    """
-    files = size = 0
-    for pid in pids:
-        base = "/proc/%d/fd" % pid
-        try:
-            fds = os.listdir(base)
-        except OSError:
-            continue
-        for fd in fds:
-            path = os.path.join(base, fd)
-            try:
-                if marker in os.readlink(path):
-                    size += os.stat(path).st_size
-                    files += 1
-            except OSError:
-                continue
-    return files, size
+def _sum_or_none(values):
+    """Sum of the workers' values; None when any worker's was not measured."""
+    return None if any(v is None for v in values) else sum(values)
 
 
 class Sampler(object):
@@ -140,15 +122,14 @@ class Sampler(object):
             values = [w[key] for w in workers]
             m["worker_%s_max" % key].append(max(values) if values else None)
             m["worker_%s_sum" % key].append(sum(values) if values else None)
-        files, size = body_temp_usage(self._workers)
-        m["body_temp_files"].append(files)
-        m["body_temp_bytes"].append(size)
+        usage = [fd_usage(pid) for pid in self._workers]
+        m["body_temp_files"].append(_sum_or_none([u["body_temp_files"] for u in usage]))
+        m["body_temp_bytes"].append(_sum_or_none([u["body_temp_bytes"] for u in usage]))
         w = self.workers
         w["t"].append(round(t, 6))
-        counts = [fd_counts(pid) for pid in self._workers]
         w["pids"].append(list(self._workers))
-        w["fds"].append([c[0] for c in counts])
-        w["sockets"].append([c[1] for c in counts])
+        w["fds"].append([u["fds"] for u in usage])
+        w["sockets"].append([u["sockets"] for u in usage])
         w["vmrss_kb"].append([status["vmrss_kb"] for status in statuses])
 
     def _netstat_tick(self, t):

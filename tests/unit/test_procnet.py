@@ -1,4 +1,4 @@
-from nginx_lab.procnet import count_path_states, parse_stat, parse_status, parse_unix_line
+from nginx_lab.procnet import count_path_states, fd_usage, parse_stat, parse_status, parse_unix_line
 
 from .helpers import CAPTURE_SOCKET, data
 
@@ -62,3 +62,40 @@ def test_parse_netstat_reads_the_listen_counters_of_a_real_capture():
     for key in NETSTAT_KEYS:
         assert isinstance(values[key], int) and values[key] >= 0
     assert values["TcpExtListenDrops"] >= values["TcpExtListenOverflows"]
+
+
+def test_fd_usage_counts_sockets_and_unlinked_body_files_of_this_process(tmp_path):
+    """On this process's real /proc/PID/fd: sockets, and a client_body_temp file nginx-style (opened,
+    then unlinked), found with its size; above the readlink cap only the descriptors are counted."""
+    import os
+    import socket
+
+    before = fd_usage(os.getpid())
+    folder = tmp_path / "client_body_temp"
+    folder.mkdir()
+    path = folder / "0000000001"
+    handle = open(path, "wb")
+    handle.write(b"x" * 5000)
+    handle.flush()
+    os.unlink(path)
+    pair = socket.socketpair()
+    try:
+        after = fd_usage(os.getpid())
+        assert after["fds"] == before["fds"] + 3
+        assert after["sockets"] == before["sockets"] + 2
+        assert after["body_temp_files"] == before["body_temp_files"] + 1
+        assert after["body_temp_bytes"] == before["body_temp_bytes"] + 5000
+        capped = fd_usage(os.getpid(), readlinks_up_to=after["fds"] - 1)
+        assert capped == {"fds": after["fds"], "sockets": None, "body_temp_files": None, "body_temp_bytes": None}
+    finally:
+        handle.close()
+        for s in pair:
+            s.close()
+
+
+def test_fd_usage_of_a_gone_process_is_all_none():
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    assert set(fd_usage(child.pid).values()) == {None}

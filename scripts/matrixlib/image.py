@@ -18,7 +18,7 @@ from . import spec
 
 CACHE = os.environ.get("NPL_MATRIX_CACHE", "/var/cache/nginx-proxy-lab/matrix")
 BASE_PACKAGES = ["systemd-sysv", "udev", "dbus", "openssh-server", "python3", "python3-apt", "sudo",
-                 "initramfs-tools", "kmod", "ca-certificates", "e2fsprogs", "nginx"]
+                 "initramfs-tools", "kmod", "ca-certificates", "e2fsprogs", "nginx", "libnss-myhostname"]
 NETWORK_UNIT = "[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n\n[DHCPv4]\nClientIdentifier=mac\n"
 
 

@@ -1,5 +1,5 @@
 # Shortcuts for the scripts in scripts/. Root is needed (packages, namespaces, sysctl).
-.PHONY: setup reproduce test unit bench clean
+.PHONY: setup reproduce test unit bench bench-matrix clean
 
 setup:
 	./scripts/setup.sh
@@ -17,6 +17,11 @@ unit:
 bench: setup
 	.venv/bin/python bench/bench.py $(BENCH_ARGS)
 	.venv/bin/python bench/scheduler.py
+
+# The kernel matrix's wall time against issue 9's targets: runs scripts/matrix (BENCH_ARGS=--cold rebuilds the
+# image), then prints where the time went.
+bench-matrix:
+	python3 bench/matrix.py --run $(BENCH_ARGS)
 
 clean:
 	rm -rf results

@@ -213,7 +213,9 @@ def _disk(rootfs, folder, disk_gb, log):
     raw = os.path.join(folder, "root.raw")
     _run(["mkfs.ext4", "-q", "-F", "-L", "npl-root", "-d", rootfs, raw, "%dG" % disk_gb], log)
     box_img = os.path.join(folder, "box.img")
-    _run(["qemu-img", "convert", "-c", "-O", "qcow2", raw, box_img], log)
+    # Not compressed (-c): compressing took 18 s of a 100 s build to make a box of 300 MB instead of 760 MB, and
+    # Vagrant adds and uploads the larger one only 2 s slower (4.7 s instead of 2.8 s).
+    _run(["qemu-img", "convert", "-O", "qcow2", raw, box_img], log)
     os.unlink(raw)
     with open(os.path.join(folder, "metadata.json"), "w") as handle:
         json.dump({"provider": "libvirt", "format": "qcow2", "virtual_size": disk_gb}, handle)

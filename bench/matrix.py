@@ -27,7 +27,10 @@ def figures(doc):
         raise ValueError("not a matrix.json of scripts/matrix (schema %r)" % doc.get("schema"))
     t = doc["timings"]
     hosts = doc.get("progress", {}).get("hosts", {})
-    out = {"kernels": len(doc["kernels"]), "image_s": t.get("image_s"), "image_built": t.get("image_s", 0) > 5,
+    # matrix.json says whether this run built its image (`image_built`, kit 0.3.1); an older one only by the
+    # time it took (a reused image is found in well under a second, a built one takes minutes).
+    built = t["image_built"] if "image_built" in t else t.get("image_s", 0) > 5
+    out = {"kernels": len(doc["kernels"]), "image_s": t.get("image_s"), "image_built": built,
            "vms_up_s": t.get("vms_up_s"), "run_cases_s": t.get("cases_s"), "destroy_s": t.get("destroy_s"),
            "total_s": t.get("total_s"), "plays": [(p["name"], p["seconds"]) for p in doc.get("progress", {}).get("plays", [])],
            "hosts": {}}

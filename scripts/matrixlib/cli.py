@@ -107,6 +107,7 @@ def main(argv=None):
     timings = {}
     started = time.monotonic()
     log("image: building or reusing (cache %s)" % image.CACHE)
+    timings["image_built"] = args.rebuild_image or image.cached(matrix, all_kernels) is None
     image_dir = image.build(matrix, all_kernels, rebuild=args.rebuild_image)
     timings["image_s"] = round(time.monotonic() - started, 1)
     with open(os.path.join(image_dir, "manifest.json")) as handle:

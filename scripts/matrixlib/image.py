@@ -87,12 +87,18 @@ class _Mounts(object):
             subprocess.run(["umount", "-l", target], check=False)
 
 
+def cached(matrix, kernels):
+    """The folder of the cached image these inputs make, or None when there is none yet."""
+    folder = os.path.join(CACHE, "images", key_of(matrix, kernels))
+    return folder if os.path.exists(os.path.join(folder, "manifest.json")) else None
+
+
 def build(matrix, kernels, rebuild=False, log_path=None):
     """Build (or reuse) the image; returns its folder: box file, boot/ (kernels), ssh key, manifest."""
     key = key_of(matrix, kernels)
     folder = os.path.join(CACHE, "images", key)
     manifest = os.path.join(folder, "manifest.json")
-    if os.path.exists(manifest) and not rebuild:
+    if cached(matrix, kernels) and not rebuild:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     work = os.path.join(CACHE, "build-" + key)

@@ -42,3 +42,10 @@ def test_the_command_names_the_fix_when_there_is_no_run(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         bench_matrix.main([str(tmp_path / "matrix.json")])
     assert "bench/matrix.py --run" in str(exc.value)
+
+
+def test_a_run_that_says_it_reused_the_image_is_judged_against_the_warm_target():
+    doc = _capture()
+    doc["timings"]["image_built"] = False
+    text = bench_matrix.render(bench_matrix.figures(doc))
+    assert "cached image" in text and "total warm <= 240 s: measured 950.6 s (not met)" in text

@@ -43,5 +43,5 @@ def test_the_breakdown_fits_matrix_json_schema():
         schema = json.load(handle)
     doc = {"schema": "npl-matrix", "schema_version": 2, "kernels": ["debian-6.1", "debian-6.12"], "boots": {},
            "skipped": [], "image": {"key": "k", "inputs": {}, "built_s": 0, "boot": []},
-           "timings": {"image_s": 0.0, "total_s": 1.0}, "progress": progress.breakdown(progress.read(EVENTS))}
+           "timings": {"image_built": False, "image_s": 0.0, "total_s": 1.0}, "progress": progress.breakdown(progress.read(EVENTS))}
     jsonschema.Draft202012Validator(schema).validate(doc)

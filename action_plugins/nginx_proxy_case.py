@@ -16,20 +16,26 @@ import importlib.util
 import io
 import json
 import os
+import shlex
 import tempfile
 import time
 import zipfile
 
-from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "nginx_lab")
 
-# Run on the target: unpack the bundle to a private temporary file, run the case, print one JSON document.
+# Run on the target: name the process, unpack the bundle to a private temporary file, run the case, print one JSON
+# document. It comes as the first line of stdin (base64), the parameters and the bundle as the second, so that the
+# process's own command line stays short and says which case of which run it is (RUNNER_COMMAND).
 BOOTSTRAP = r'''
-import base64, json, os, sys, tempfile
-doc = json.loads(sys.stdin.read())
+import base64, ctypes, json, os, sys, tempfile
+try:
+    ctypes.CDLL(None).prctl(15, b"npl-runner", 0, 0, 0)  # PR_SET_NAME: `ps -C npl-runner -o pid,args` finds it
+except Exception:
+    pass
+doc = json.loads(sys.stdin.readline())
 me = os.getpid()
 fd, bundle = tempfile.mkstemp(prefix="npl-runner-", suffix=".zip")
 try:
@@ -43,18 +49,21 @@ finally:
         os.unlink(bundle)
 sys.stdout.write(json.dumps(outcome))
 '''
+# The runner's command line: `python3 -c <reader> npl-case-runner <case>.r<repetition> run=<run id>`.
+RUNNER_COMMAND = "%s -c 'import base64,sys;exec(base64.b64decode(sys.stdin.readline()))' npl-case-runner %s run=%s"
 
 _CACHE = {}
 
 
-def _params_module():
-    """module_utils/nginx_lab/params.py (stdlib only), for its argument spec and complete()."""
-    if "params" not in _CACHE:
-        spec = importlib.util.spec_from_file_location("npl_case_params", os.path.join(PACKAGE, "params.py"))
+def _kit_module(name):
+    """module_utils/nginx_lab/<name>.py (params: the argument spec and complete(); results_io: write_error), both
+    standard library only, loaded once per process."""
+    if name not in _CACHE:
+        spec = importlib.util.spec_from_file_location("npl_" + name, os.path.join(PACKAGE, name + ".py"))
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        _CACHE["params"] = module
-    return _CACHE["params"]
+        _CACHE[name] = module
+    return _CACHE[name]
 
 
 def _bundle():
@@ -105,23 +114,31 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
         save_as = args.pop("save_as", None)  # params.CONTROLLER_OPTIONS
-        params = _params_module()
+        params = _kit_module("params")
         checked = ArgumentSpecValidator(params.ARGUMENT_SPEC).validate(args)
+        # Failures are returned, not raised: a raised error skips the task's failed_when (ansible-core 2.19), and the
+        # run's slots record a failed case and go on (playbooks/tasks/run_units.yml).
         if checked.error_messages:
-            raise AnsibleActionFail("nginx_proxy_case: %s" % "; ".join(checked.error_messages))
+            result.update(failed=True, msg="nginx_proxy_case: %s" % "; ".join(checked.error_messages))
+            return result
         if self._task.check_mode or os.environ.get("NPL_CASE_VIA_MODULE") == "1":
             return self._via_module(result, task_vars, save_as)
         started = time.monotonic()
-        # The last word names the process (ps, /proc/<pid>/cmdline): npl-case-runner.
-        command = "%s -c \"import base64;exec(base64.b64decode('%s'))\" npl-case-runner" % (
-            self._interpreter(task_vars), base64.b64encode(BOOTSTRAP.encode()).decode("ascii"))
-        stdin = json.dumps({"bundle": _bundle(), "params": params.complete(checked.validated_parameters)})
+        p = checked.validated_parameters
+        command = RUNNER_COMMAND % (shlex.quote(self._interpreter(task_vars)),
+                                    shlex.quote("%s.r%s" % (p["case"], p.get("repetition") or 1)),
+                                    shlex.quote(p.get("run_id") or "-"))
+        stdin = base64.b64encode(BOOTSTRAP.encode()).decode("ascii") + "\n" + json.dumps(
+            {"bundle": _bundle(), "params": params.complete(p)})
         ran = self._low_level_execute_command(command, in_data=stdin.encode())
         try:
             outcome = json.loads(ran["stdout"])
         except ValueError:
-            raise AnsibleActionFail("nginx_proxy_case: the case runner on the target ended with %s and no result: %s"
-                                    % (ran["rc"], (ran["stderr"] or ran["stdout"])[-2000:]))
+            killed = " (killed by signal %d)" % (ran["rc"] - 128) if ran["rc"] and ran["rc"] > 128 else ""
+            result.update(failed=True, elapsed=round(time.monotonic() - started, 3),
+                          msg="nginx_proxy_case: the case runner on the target ended with %s%s and no result: %s"
+                              % (ran["rc"], killed, (ran["stderr"] or ran["stdout"])[-2000:].strip() or "(no output)"))
+            return result
         result["runner"] = "runner"
         result["transport_s"] = round(time.monotonic() - started - outcome.get("elapsed", 0), 3)
         return self._finish(result, outcome, save_as)
@@ -144,7 +161,12 @@ class ActionModule(ActionBase):
         if warnings:
             result["warnings"] = result.get("warnings", []) + warnings
         if save_as:
-            result["saved_to"] = save(save_as, outcome.pop("case_result"))
+            try:
+                result["saved_to"] = save(save_as, outcome.pop("case_result"))
+            except OSError as exc:
+                result.update(failed=True, elapsed=outcome.get("elapsed"), msg="nginx_proxy_case: the case ran, but %s"
+                              % _kit_module("results_io").write_error(exc, "its result", save_as))
+                return result
         result.update(outcome)
         result["changed"] = True
         return result

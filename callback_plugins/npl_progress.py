@@ -69,6 +69,9 @@ class CallbackModule(DefaultCallback):
         return
 
     def v2_runner_on_ok(self, result):
+        if _short(result.task.action) in CASE_ACTIONS:
+            # each case's line printed its warnings, with the host and the case: not again for the whole loop
+            result.result.pop("warnings", None)
         if _short(result.task.action) in RUN_ACTIONS and "schedule" in result.result:
             schedule = result.result["schedule"]
             units = sum(len(s) for s in schedule.get("slots", [])) + len(schedule.get("alone", []))
@@ -77,6 +80,8 @@ class CallbackModule(DefaultCallback):
         super().v2_runner_on_ok(result)
 
     def _case_line(self, result, ok):
+        if self._last_task_banner != result.task._uuid:
+            self._print_task_banner(result.task)
         self._done += 1
         host = result.result.get("_ansible_delegated_vars", {}).get("inventory_hostname") or result.host.get_name()
         host = host.split("~")[0]

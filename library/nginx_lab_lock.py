@@ -23,6 +23,11 @@ description:
     case folders and sysctls named in the journal of a guardian that is gone, and case namespaces or
     folders (C(npl-) and eight hex digits) that no live case claims. What was undone is returned as
     I(reaped) and warned about. Nothing else under C(/run/netns) or C(/run/nginx-proxy-lab) is touched.
+  - A journal is acted on only for what a case creates (namespaces and folders named C(npl-) and eight hex
+    digits, the latter directly under C(/run/nginx-proxy-lab), net.core.somaxconn, process groups recorded with
+    their start time); anything else it names is refused with a warning naming the journal, which is renamed
+    aside (C(.refused-<time>)). A journal or lock file that is not JSON of the expected shape is renamed aside
+    (C(.malformed-<time>)) with a warning naming it, and the run goes on.
 options:
   state:
     description: Hold the host for I(run_id), or release it.
@@ -59,13 +64,20 @@ EXAMPLES = r"""
 
 RETURN = r"""
 reaped:
-  description: Leftovers of killed cases that were undone, one item each (kind journal, namespace or folder,
-    with the namespaces, paths and restored sysctls, and any problems).
+  description: Leftovers of killed cases that were undone, one item each (kind journal, namespace, folder or
+    malformed-journal, with the journal file, the namespaces, paths and restored sysctls, what was refused, and
+    any problems).
   returned: when state is held
   type: list
   elements: dict
 taken_over:
   description: The lock of a dead run that was replaced, if any.
+  returned: when state is held
+  type: dict
+set_aside:
+  description:
+    - When the lock file was not a lock document (C(path), C(moved_to), C(why)); it was renamed aside and the host
+      taken. A malformed guardian journal is renamed aside the same way and reported in I(reaped).
   returned: when state is held
   type: dict
 elapsed:
@@ -74,6 +86,7 @@ elapsed:
   type: float
 """
 
+import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -98,16 +111,26 @@ def main():
     if p["state"] == "released":
         module.exit_json(changed=hostlock.release(p["run_id"]), elapsed=round(time.monotonic() - started, 3))
     try:
-        old = hostlock.hold(p["run_id"], p["controller_host"], p["controller_pid"], p["controller_start"],
-                            p["stale_after_s"])
+        took = hostlock.hold(p["run_id"], p["controller_host"], p["controller_pid"], p["controller_start"],
+                             p["stale_after_s"])
     except hostlock.Held as exc:
         module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
-    if old:
-        module.warn("took over the lock of run %s, which is gone" % old.get("run_id"))
+    except OSError as exc:
+        module.fail_json(msg="cannot write the host lock in %s: %s: check that /run is writable on this host"
+                         % (os.path.dirname(hostlock.LOCK), exc.strerror), elapsed=round(time.monotonic() - started, 3))
+    if took["set_aside"]:
+        module.warn("the host lock %s was malformed (%s) and was renamed to %s; this run holds the host now"
+                    % (took["set_aside"]["path"], took["set_aside"]["why"], took["set_aside"]["moved_to"]))
+    if took["taken_over"]:
+        module.warn("took over the lock of run %s, which is gone" % took["taken_over"].get("run_id"))
     reaped = reaper.reap()
-    if reaped:
-        module.warn("undid what killed cases left on this host: %s" % reaper.describe(reaped))
-    module.exit_json(changed=True, taken_over=old, reaped=reaped, elapsed=round(time.monotonic() - started, 3))
+    undone, alarms = reaper.describe(reaped)
+    if undone:
+        module.warn("undid what killed cases left on this host: %s" % undone)
+    for alarm in alarms:
+        module.warn(alarm)
+    module.exit_json(changed=True, taken_over=took["taken_over"], set_aside=took["set_aside"], reaped=reaped,
+                     elapsed=round(time.monotonic() - started, 3))
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ elapsed:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.nginx_lab import report
+from ansible.module_utils.nginx_lab import report, results_io
 
 ARGUMENT_SPEC = dict(
     run_dir=dict(type="path", required=True),
@@ -76,7 +76,12 @@ def main():
     started = time.monotonic()
     try:
         out = report.write(module.params["run_dir"], module.params["claims_file"], module.params["catalogue"])
-    except (OSError, ValueError, ImportError) as exc:
+    except FileNotFoundError as exc:
+        module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
+    except OSError as exc:
+        module.fail_json(msg=results_io.write_error(exc, "the report", module.params["run_dir"]),
+                         elapsed=round(time.monotonic() - started, 3))
+    except (ValueError, ImportError) as exc:
         module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
     module.exit_json(changed=True, elapsed=round(time.monotonic() - started, 3), **out)
 

@@ -15,8 +15,12 @@ description:
     hex, made by an exclusive mkdir), one sub-folder per host, and splits the cases into slots
     (longest first, each to the least loaded slot; cases marked exclusive run alone afterwards).
     It also returns the PID of the ansible-playbook process, which the host lock records.
-  - C(state=finished) writes C(run.json) atomically and only then points C(latest) at the run, so
-    C(latest) never names a run that is still writing or was interrupted.
+  - C(state=finished) writes C(run.json) atomically and, with I(latest), only then points C(latest) at the run, so
+    C(latest) never names a run that is still writing or was interrupted. Host folders that hold no result
+    (every case of that host failed) are removed; C(run.json) names what failed.
+  - C(state=published) points C(latest) at a run once it is complete (C(run.json), the verdicts and the report
+    written); C(run_cases.yml) does this last, so a run whose report could not be written (a full disk) never
+    becomes C(latest).
   - C(state=abandoned) removes the (empty) folders of I(hosts), which could not start the run, and the run
     folder once no host folder is left in it.
   - Runs on the controller (delegate it to localhost). In check mode it changes nothing.
@@ -25,7 +29,7 @@ options:
     description: Start or finish the run.
     type: str
     required: true
-    choices: [started, finished, abandoned]
+    choices: [started, finished, published, abandoned]
   results_dir:
     description: Folder that holds the runs (C(results/)).
     type: path
@@ -33,7 +37,7 @@ options:
   run_id:
     description:
       - With C(started), a run id to use instead of a generated one; refused if taken.
-      - With C(finished), the run to finish.
+      - With C(finished), C(published) or C(abandoned), the run.
     type: str
   hosts:
     description: Host folders to create (C(started)) or remove (C(abandoned)).
@@ -64,6 +68,12 @@ options:
     description: How many times each case runs (C(started)); every repetition is a case run of its own.
     type: int
     default: 1
+  min_repeat:
+    description:
+      - Case name to the fewest repetitions it runs whatever I(repeat) says (C(started); the catalogue's
+        C(min_repeat), for labs whose verdict could differ between kernels).
+    type: dict
+    default: {}
   kit_dir:
     description: The kit's checkout; its C(git describe) is recorded in C(run.json) as C(kit_commit) (C(finished)).
     type: path
@@ -71,6 +81,10 @@ options:
     description: The run record written to C(run.json) (C(finished)).
     type: dict
     default: {}
+  latest:
+    description: With C(finished), point C(latest) at the run right after C(run.json) (false leaves it to C(published)).
+    type: bool
+    default: true
 author:
   - nginx-proxy-lab developers
 """
@@ -124,8 +138,8 @@ started_at:
   returned: when state is started
   type: float
 latest:
-  description: Path of the C(latest) link.
-  returned: when state is finished
+  description: Path of the C(latest) link, or null when it was left where it was.
+  returned: when state is finished or published
   type: str
 elapsed:
   description: Seconds the task took.
@@ -139,10 +153,10 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.nginx_lab import runs
+from ansible.module_utils.nginx_lab import results_io, runs
 
 ARGUMENT_SPEC = dict(
-    state=dict(type="str", required=True, choices=["started", "finished", "abandoned"]),
+    state=dict(type="str", required=True, choices=["started", "finished", "published", "abandoned"]),
     results_dir=dict(type="path", required=True),
     run_id=dict(type="str"),
     hosts=dict(type="list", elements="str", default=[]),
@@ -151,8 +165,10 @@ ARGUMENT_SPEC = dict(
     background=dict(type="list", elements="str", default=[]),
     slots=dict(type="int", default=1),
     repeat=dict(type="int", default=1),
+    min_repeat=dict(type="dict", default={}),
     kit_dir=dict(type="path"),
     record=dict(type="dict", default={}),
+    latest=dict(type="bool", default=True),
 )
 
 
@@ -169,7 +185,7 @@ def main():
         if p["state"] == "started":
             pid, start = runs.controller_process()
             plan = runs.schedule(list(p["cases"]), p["cases"], set(p["exclusive"]), p["slots"], p["repeat"],
-                                 set(p["background"]))
+                                 set(p["background"]), p["min_repeat"])
             if module.check_mode:
                 rid = p["run_id"] or runs.new_run_id()
                 module.exit_json(changed=False, run_id=rid, run_dir=os.path.join(p["results_dir"], rid), schedule=plan,
@@ -188,13 +204,20 @@ def main():
         if p["state"] == "abandoned":
             module.exit_json(changed=runs.abandon(run_dir, p["hosts"]), run_id=p["run_id"], run_dir=run_dir,
                              elapsed=round(time.monotonic() - started, 3))
+        if p["state"] == "published":
+            module.exit_json(changed=True, run_id=p["run_id"], run_dir=run_dir, latest=runs.publish(run_dir),
+                             elapsed=round(time.monotonic() - started, 3))
         record = dict(p["record"])
         if p["kit_dir"]:
             record["kit_commit"] = runs.kit_commit(p["kit_dir"])
-        link = runs.finish(run_dir, record)
+        link = runs.finish(run_dir, record, latest=p["latest"])
         module.exit_json(changed=True, run_id=p["run_id"], run_dir=run_dir, latest=link,
                          elapsed=round(time.monotonic() - started, 3))
-    except (OSError, ValueError, RuntimeError) as exc:
+    except OSError as exc:
+        module.fail_json(msg="nginx_lab_run state=%s: %s" % (p["state"], results_io.write_error(
+            exc, "the run's folder or record", os.path.join(p["results_dir"], p["run_id"] or ""))),
+            elapsed=round(time.monotonic() - started, 3))
+    except (ValueError, RuntimeError) as exc:
         module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
 
 

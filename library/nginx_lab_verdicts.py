@@ -46,6 +46,10 @@ counts:
   description: Number of claims per verdict, per host.
   returned: success
   type: dict
+no_results:
+  description: True when the run holds no case result (every case failed); nothing was written.
+  returned: when the run holds no case result
+  type: bool
 verdicts_file:
   description: Path of verdicts.json.
   returned: success
@@ -64,7 +68,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.nginx_lab import verdicts
+from ansible.module_utils.nginx_lab import results_io, verdicts
 
 ARGUMENT_SPEC = dict(
     run_dir=dict(type="path", required=True),
@@ -76,7 +80,15 @@ def main():
     started = time.monotonic()
     try:
         doc = verdicts.write(module.params["run_dir"], module.params["claims_file"])
-    except (OSError, ValueError) as exc:
+    except verdicts.NoResults as exc:
+        module.exit_json(changed=False, no_results=True, table=[str(exc)], counts={}, verdicts_file=None,
+                         junit_file=None, elapsed=round(time.monotonic() - started, 3))
+    except FileNotFoundError as exc:
+        module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
+    except OSError as exc:
+        module.fail_json(msg=results_io.write_error(exc, "the verdicts", module.params["run_dir"]),
+                         elapsed=round(time.monotonic() - started, 3))
+    except ValueError as exc:
         module.fail_json(msg=str(exc), elapsed=round(time.monotonic() - started, 3))
     hosts = sorted(doc["verdicts"])
     ids = [row["id"] for row in doc["verdicts"][hosts[0]]]

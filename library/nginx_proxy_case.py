@@ -73,12 +73,22 @@ options:
     type: int
     default: 80
   nginx_backlog:
-    description: backlog= of nginx's listen directive; nginx's default (511) when unset.
+    description:
+      - backlog= of nginx's listen directive; nginx's default (511) when unset.
+      - The kernel caps it at net.core.somaxconn (I(somaxconn)) when nginx listens; the result says what the listener
+        got (C(meta.nginx_listener.backlog)) and the case warns when it is less than asked.
     type: int
   listen_reuseport:
     description:
       - Add C(reuseport) to nginx's listen directive, so that every worker has a listening socket of its own and the
         kernel spreads new connections over them by a hash of their addresses.
+    type: bool
+    default: false
+  listen_deferred:
+    description:
+      - Add C(deferred) to nginx's listen directive (TCP_DEFER_ACCEPT). The kernel hands nginx a connection only once
+        its first data has arrived, so nginx reads the request as it accepts and the connection is never waiting
+        for it (nginx drains only such waiting, reusable connections when its slots run out).
     type: bool
     default: false
   worker_processes:
@@ -104,6 +114,11 @@ options:
     type: str
     default: default
     choices: [default, "on", "off"]
+  accept_mutex_delay_ms:
+    description:
+      - nginx accept_mutex_delay in milliseconds (nginx's default, 500, when unset), how long a worker without the
+        accept mutex waits before it tries again.
+    type: int
   keepalive_timeout:
     description: nginx keepalive_timeout in seconds (the research's 10); see I(omit_directives) for nginx's default.
     type: int
@@ -192,9 +207,11 @@ options:
   client_behaviour:
     description:
       - C(request) sends one request and reads until the server closes (the research). C(hold-idle) connects
-        and sends nothing; C(keepalive-idle) sends one HTTP/1.1 keep-alive request to nginx's own
-        C(/npl-keepalive) location (a 204, no upstream), reads the answer, then stays idle. Both hold the
-        connection for I(client_hold_s) and note when the server closed it.
+        and sends nothing; C(hold-partial) sends the request line and Host header of a request whose header block
+        never ends (nginx is reading it, so the connection is not reusable and never closed to make room);
+        C(keepalive-idle) sends one HTTP/1.1 keep-alive request to nginx's own C(/npl-keepalive) location (a 204, no
+        upstream), reads the answer, then stays idle. All three hold the connection for I(client_hold_s) and note
+        when the server closed it.
       - C(keepalive-requests) sends I(client_requests) HTTP/1.1 keep-alive requests for I(request_path) one after
         another on one connection, reading each answer, and notes how many were answered and when the server
         closed (I(request_path) C(/npl-keepalive) is answered by nginx itself).
@@ -202,7 +219,7 @@ options:
         I(client_trickle_bytes) at a time every I(client_trickle_interval_ms), and note when the last byte went.
     type: str
     default: request
-    choices: [request, hold-idle, keepalive-idle, keepalive-requests, trickle-headers, trickle-body]
+    choices: [request, hold-idle, hold-partial, keepalive-idle, keepalive-requests, trickle-headers, trickle-body]
   client_ramp_s:
     description: Seconds over which the clients start, evenly spaced (0 starts them all at once).
     type: float
@@ -226,6 +243,13 @@ options:
     description: Milliseconds between a trickling client's pieces.
     type: float
     default: 100
+  client_pause_s:
+    description:
+      - Seconds a C(request) client waits between connecting and sending its request (nginx holds the connection
+        meanwhile as one waiting for its request), or a C(keepalive-requests) client between one answer and its next
+        request (the connection is an idle keep-alive one meanwhile).
+    type: float
+    default: 0
   actions:
     description:
       - Things done to the case at given times after the clients start. C(stop-workers) stops every nginx
@@ -283,6 +307,15 @@ options:
     description: Sampling interval of stub_status and nginx memory, in milliseconds.
     type: float
     default: 100
+  stub_status_sampling:
+    description:
+      - C(during) polls stub_status every I(stub_interval_ms) while the clients run. C(after) reads it once, after
+        the clients ended, and not during, because every poll is a connection to the listener the clients contend
+        for (it takes a slot, moves C(accepts) and resets the worker's ngx_accept_disabled); labs of the accept path
+        read the counters after the fact. nginx's memory and descriptors are sampled either way.
+    type: str
+    default: during
+    choices: [during, after]
   sampler_nice:
     description:
       - Nice value of the two sampling threads (-20..19). 0, the default, leaves them at the priority

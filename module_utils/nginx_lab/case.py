@@ -4,89 +4,26 @@ import binascii
 import datetime
 import os
 import platform
-import resource
 import select
-import shutil
 import socket
 import subprocess
 import time
 
-from . import KIT_VERSION, SCHEMA_VERSION, clientrun, hostload, netns, nginx_conf, params, tracing, upstream_events, validity
+from . import (KIT_VERSION, SCHEMA_VERSION, case_checks, clientrun, hostload, netns, nginx_conf, nginx_events, tracing,
+               upstream_events, validity)
 from .case_actions import CaseActions
 from .guardian import CaseError, run_supervised
-from .procnet import alive, children_of, mem_available_bytes, process_table, read_file
+from .procnet import alive, children_of, in_epoll_wait, process_table, read_file, tcp_listening
 from .sampler import Sampler
 from .sockdiag import UnixListenerDiag
 from .summary import summarize
 
 RUN_DIR = "/run/nginx-proxy-lab"
-INT_MAX = params.INT_MAX
 SOMAXCONN = "/proc/sys/net/core/somaxconn"
 
 
-def kernel_somaxconn_max(release):
-    """Largest net.core.somaxconn a listen() honours on kernel `release`.
-
-    Before Linux 5.5 sk_max_ack_backlog was 16 bits wide, so 65535 was the
-    ceiling; since then it is 32 bits and the sysctl takes any int.
-    """
-    try:
-        major, minor = (int(x) for x in release.split(".")[:2])
-    except ValueError:
-        return 65535
-    return INT_MAX if (major, minor) >= (5, 5) else 65535
-
-
-def host_limits():
-    """(hard RLIMIT_NOFILE or None when unlimited, MemAvailable in bytes or None) of this host."""
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    return (None if hard == resource.RLIM_INFINITY else hard), mem_available_bytes()
-
-
-def validate_params(p):
-    """Reasons to refuse `p` that need no provisioned host: bounds, grammars, the kernel's somaxconn
-    ceiling, and what the case needs of this host's open files and memory."""
-    errors = params.check(p)
-    limit = kernel_somaxconn_max(platform.release())
-    for key in ("somaxconn", "somaxconn_after_listen"):
-        value = p.get(key)
-        if value is not None and 1 <= value and value > limit:
-            errors.append("%s=%s is outside 1..%d (the largest this kernel %s honours): pick a value in that range"
-                          % (key, value, limit, platform.release()))
-    errors += params.check_host(p, *host_limits())
-    return errors
-
-
-def validate(p):
-    """Every reason to refuse `p` before anything changes; an empty list when it is fine."""
-    errors = []
-    if os.geteuid() != 0:
-        errors.append("the case runner needs root (network namespaces, sysctl): run ansible-playbook with "
-                      "sudo, or set become: true for this host")
-    errors += validate_params(p)
-    if not os.access(p["nginx_binary"], os.X_OK):
-        errors.append("nginx binary %s is missing: provision the host first (run_cases.yml does, or "
-                      "playbooks/provision.yml)" % p["nginx_binary"])
-    if not os.access(p["upstream_binary"], os.X_OK):
-        errors.append("upstream binary %s is missing: provision the host first (role lab_upstream builds it "
-                      "from roles/lab_upstream/files/upstream.c)" % p["upstream_binary"])
-    if p["client_mode"] == "curl" and not shutil.which("curl"):
-        errors.append("client_mode=curl needs curl on the target: install it (role lab_packages does)")
-    if p["strace"] != "none" and not shutil.which("strace"):
-        errors.append("strace=%s needs strace on the target: install it (role lab_packages does)" % p["strace"])
-    if p["isolation"] == "netns" and not shutil.which("ip"):
-        errors.append("isolation=netns needs iproute2's ip: install it (role lab_packages does)")
-    if p["isolation"] == "host" and not errors:
-        probe = socket.socket()
-        try:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind(("127.0.0.1", p["nginx_port"]))
-        except OSError as exc:
-            errors.append("isolation=host: 127.0.0.1:%d is taken (%s): set nginx_port to a free port"
-                          % (p["nginx_port"], exc.strerror))
-        finally:
-            probe.close()
-    return errors
+validate = case_checks.validate
+validate_params = case_checks.validate_params
 
 
 def _now_iso():
@@ -109,34 +46,39 @@ def _wait_line(proc, seconds):
 
 
 def _wait_nginx(proc, master, port, workers, seconds):
+    """None once nginx listens on 127.0.0.1:`port` (/proc/net/tcp, no connection made: a probe would be a connection
+    the workers count and, with EPOLLEXCLUSIVE, one that moves the order in which they are woken) and each of its
+    `workers` sleeps in epoll_wait, so the first client finds every worker ready; else why not."""
     deadline = time.monotonic() + seconds
-    last = None
-    reached = False
+    listening = False
+    kids = []
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return "nginx exited with code %s" % proc.returncode
-        try:
-            # The kernel completes the handshake on nginx's listener even when nginx has no connection
-            # slot left to serve it (worker_connections 2), so readiness is: listening, workers up.
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            reached = True
-            if len(children_of(master)) >= workers:
-                return None
-        except (OSError, ValueError) as exc:
-            last = exc
-        time.sleep(0.05)
-    if reached:
+        listening = listening or tcp_listening(read_file("/proc/net/tcp") or "", "127.0.0.1", port)
+        kids = children_of(master)
+        if listening and len(kids) >= workers and all(in_epoll_wait(k) is not False for k in kids):
+            return None
+        time.sleep(0.02)
+    if listening:
         table = process_table()
         nginx = {pid: row[2] for pid, row in table.items() if row[0] == "nginx"}
-        return ("nginx listened on 127.0.0.1:%d but master %d had %d of %d workers after %ss (nginx processes and "
-                "their parents: %s)" % (port, master, len(children_of(master, table)), workers, seconds, nginx))
-    return "nginx did not listen on 127.0.0.1:%d within %ss (%s)" % (port, seconds, last)
+        return ("nginx listened on 127.0.0.1:%d but master %d had %d of %d workers waiting for events after %ss "
+                "(nginx processes and their parents: %s)" % (port, master, len(kids), workers, seconds, nginx))
+    return "nginx did not listen on 127.0.0.1:%d within %ss" % (port, seconds)
 
 
 def _log_lines(path, limit=20000):
     text = read_file(path) or ""
     lines = text.splitlines()
     return lines[:limit]
+
+
+def _error_log(path, limit=20000, events_limit=100000):
+    """(the error log without its debug lines, the lines of nginx's accept record in file order: nginx_events)."""
+    lines = (read_file(path) or "").splitlines()
+    return ([line for line in lines if not nginx_events.is_debug(line)][:limit],
+            [line for line in lines if nginx_events.keep_line(line)][:events_limit])
 
 
 def run(p, before=None):
@@ -146,7 +88,7 @@ def run(p, before=None):
     is valid and before anything changes (the module stamps the host lock there). The case runs in a supervised
     worker process (guardian.py): in every outcome, what it created is gone when this returns.
     """
-    errors = validate(p)
+    errors = case_checks.validate(p)
     if errors:
         raise CaseError("; ".join(errors))
     if before is not None:
@@ -236,6 +178,7 @@ class _Case(object):
             raise CaseError("%s; error log: %s" % (
                 failure, " | ".join(_log_lines(os.path.join(self.workdir, "error.log"))[-5:])))
         self.workers_start = children_of(self.master)
+        self.meta["nginx_listener"] = self.listener_backlog()
         # Lowered after both listeners exist: the kernel read somaxconn at listen() time.
         if p.get("somaxconn_after_listen") is not None:
             _write_somaxconn(p["somaxconn_after_listen"])
@@ -246,6 +189,26 @@ class _Case(object):
         # Only the case's requests in the access log: drop the readiness probes (nginx appends, so truncating is safe).
         open(os.path.join(self.workdir, "access.log"), "w").close()
 
+    def listener_backlog(self):
+        """The backlog nginx's listener got (sock_diag): the kernel clamps the one asked (nginx_backlog, else nginx's
+        511) to net.core.somaxconn at listen(); a warning says so when it did."""
+        p = self.p
+        asked = p["nginx_backlog"] if p["nginx_backlog"] is not None else nginx_conf.NGINX_DEFAULT_BACKLOG
+        try:
+            diag = UnixListenerDiag()
+            try:
+                found = diag.tcp_listeners().get(("127.0.0.1", p["nginx_port"]))
+            finally:
+                diag.close()
+        except Exception as exc:  # sock_diag unavailable: say so, the case still runs
+            return {"port": p["nginx_port"], "backlog_asked": asked, "backlog": None, "error": str(exc)}
+        backlog = found[1] if found else None
+        if backlog is not None and p["nginx_backlog"] is not None and backlog != asked:
+            self.warnings.append("nginx's listener got a backlog of %d, not the nginx_backlog=%d asked: the kernel caps "
+                                 "it at net.core.somaxconn (%s at listen())" % (backlog, asked,
+                                                                                self.meta.get("somaxconn_at_listen")))
+        return {"port": p["nginx_port"], "backlog_asked": asked, "backlog": backlog}
+
     def client_phase(self):
         """Samplers first, then the clients; the case deadline stops clients that are still running."""
         p = self.p
@@ -254,7 +217,8 @@ class _Case(object):
         loadgen_pid, go, clients_path = clientrun.start(p, self.t0, self.workdir, self.track)
         self.sampler = Sampler(self.t0, self.socket_path, self.master, p["nginx_port"], p["stub_status_path"],
                                p["unix_interval_ms"] / 1000.0, p["stub_interval_ms"] / 1000.0,
-                               diag_factory=UnixListenerDiag, nice=p["sampler_nice"])
+                               diag_factory=UnixListenerDiag, nice=p["sampler_nice"],
+                               stub_during=p["stub_status_sampling"] == "during")
         self.sampler.start()
         time.sleep(p["settle_s"])
         clients_start = time.monotonic() - self.t0
@@ -275,6 +239,8 @@ class _Case(object):
             self.warnings.append("case deadline of %ss passed with clients still running; they were stopped%s"
                                  % (p["deadline"], "" if kept else " and their records lost (the load generator "
                                     "did not answer SIGTERM)"))
+        if p["stub_status_sampling"] == "after":
+            self.sampler.stub_once()
         self.records, self.meta["loadgen"] = clientrun.collect(clients_path, p["clients"])
         self.meta["clients_window"] = [round(clients_start, 6), round(clients_end, 6)]
         time.sleep(p["tail_s"])
@@ -307,7 +273,8 @@ class _Case(object):
                                 "errors": self.sampler.errors}
         self.meta["validity"] = validity.assess(self.observed, samples, self.meta["clients_window"],
                                                 self.meta["sampler"]["unix_interval_s"],
-                                                self.meta["sampler"]["stub_interval_s"])
+                                                self.meta["sampler"]["stub_interval_s"],
+                                                stub_during=p["stub_status_sampling"] == "during")
         self.meta["conditions"] = hostload.conditions(self.load_before, self.load_after, self.records,
                                                       self.meta["validity"])
         for problem in self.meta["validity"]["problems"]:
@@ -319,11 +286,18 @@ class _Case(object):
             "meta": self.meta,
             "samples": samples,
             "clients": self.records,
-            "logs": {"error": _log_lines(os.path.join(self.workdir, "error.log")),
-                     "access": _log_lines(os.path.join(self.workdir, "access.log"))},
+            "logs": self.logs(),
             "summary": summarize(samples, self.records, self.meta["clients_window"]),
             "upstream": self.upstream_events(),
         }
+
+    def logs(self):
+        """nginx's error and access logs; with error_log_level debug, also the accept record (nginx_events.py)."""
+        error, events = _error_log(os.path.join(self.workdir, "error.log"))
+        out = {"error": error, "access": _log_lines(os.path.join(self.workdir, "access.log"))}
+        if self.p["error_log_level"] == "debug":
+            out["nginx_events"] = events
+        return out
 
     def upstream_events(self):
         try:

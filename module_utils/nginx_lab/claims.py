@@ -7,22 +7,25 @@ data raises Missing, and the claim is INCONCLUSIVE with the reason.
 
 import operator
 
-from . import (measures_capacity, measures_clients, measures_kernel, measures_lifecycle, measures_protocol,
-               measures_sockets, measures_status)
+from . import (measures_accept, measures_capacity, measures_clients, measures_kernel, measures_lifecycle,
+               measures_protocol, measures_sockets, measures_status)
 from .measure_common import Missing, rounded
 
 CONFIRMED, REFUTED, INCONCLUSIVE = "CONFIRMED", "REFUTED", "INCONCLUSIVE"
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 
-__all__ = ["CONFIRMED", "REFUTED", "INCONCLUSIVE", "MEASURES", "Missing", "evaluate", "evaluate_claim",
-           "validate_claims"]
+__all__ = ["CONFIRMED", "REFUTED", "INCONCLUSIVE", "MEASURES", "MEASURE_DOMAINS", "Missing", "evaluate",
+           "evaluate_claim", "validate_claims"]
+
+
+_MODULES = (measures_sockets, measures_status, measures_clients, measures_capacity, measures_accept, measures_kernel,
+            measures_protocol, measures_lifecycle)
 
 
 def _measures():
     """Every public function of the measures_* modules, by name (a check's `measure`)."""
     found = {}
-    for module in (measures_sockets, measures_status, measures_clients, measures_capacity, measures_kernel,
-                   measures_protocol, measures_lifecycle):
+    for module in _MODULES:
         for name in getattr(module, "__all__"):
             if name in found:
                 raise ImportError("measure %s is defined twice (%s and %s): rename one"
@@ -32,6 +35,9 @@ def _measures():
 
 
 MEASURES = _measures()
+# The values each measure can take: (0, 1) for the shares its module lists in SHARES, unbounded otherwise.
+MEASURE_DOMAINS = dict({name: (None, None) for name in MEASURES},
+                       **{name: (0.0, 1.0) for module in _MODULES for name in getattr(module, "SHARES", ())})
 
 
 # verdicts ------------------------------------------------------------------
@@ -47,13 +53,18 @@ def evaluate_claim(claim, results):
         except Missing as exc:
             entry.update(value=None, evidence=None, passed=None, reason=str(exc))
         checks.append(entry)
-    if any(c["passed"] is False for c in checks):
+    if claim.get("not_decided"):
+        # the claims file says, with the numbers that showed it, why this quantity cannot decide the claim: its
+        # values are measured and shown, the verdict stays INCONCLUSIVE with that reason
+        verdict = INCONCLUSIVE
+    elif any(c["passed"] is False for c in checks):
         verdict = REFUTED
     elif any(c["passed"] is None for c in checks):
         verdict = INCONCLUSIVE
     else:
         verdict = CONFIRMED
-    reasons = [c["reason"] for c in checks if c.get("reason")]
+    reasons = ([" ".join(claim["not_decided"].split())] if claim.get("not_decided") else []) + \
+        [c["reason"] for c in checks if c.get("reason")]
     ours = "; ".join("%s %s%s" % (c["measure"], c["value"] if c["value"] is not None else "n/a",
                                   "" if c["passed"] is None else " (%s %s %s)" % (
                                       "✓" if c["passed"] else "✗", c["op"], c["threshold"])) for c in checks)

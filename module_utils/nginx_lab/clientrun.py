@@ -13,7 +13,7 @@ import time
 import traceback
 
 from . import loadgen, loadgen_curl, nginx_conf
-from .guardian import CaseError, keep_only_fds
+from .guardian import CaseError, keep_only_fds, set_process_name
 
 
 def start(p, t0, workdir, track):
@@ -26,6 +26,7 @@ def start(p, t0, workdir, track):
         code = 1
         try:
             keep_only_fds(go_r)
+            set_process_name("npl-loadgen")
             os.setsid()
             if p.get("client_nice"):
                 os.nice(p["client_nice"])  # the clients (and every curl they start) yield the CPU to the case
@@ -44,6 +45,7 @@ def start(p, t0, workdir, track):
                                                     requests=p.get("client_requests") or 1,
                                                     trickle=(p.get("client_trickle_bytes") or 1,
                                                              (p.get("client_trickle_interval_ms") or 100) / 1000.0),
+                                                    pause_s=p.get("client_pause_s") or 0.0,
                                                     **kwargs)
             out = {"records": records, "stats": stats}
             code = 0

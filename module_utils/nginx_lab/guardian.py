@@ -25,6 +25,15 @@ from . import journal, netns
 from .procnet import alive, process_table, start_ticks
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NAME = 15
+
+
+def set_process_name(name):
+    """The name `ps -C`, `pgrep -x` and top show for this process (at most 15 bytes); the command line stays."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 class CaseError(Exception):
@@ -173,6 +182,7 @@ def _save_journal(state):
 
 
 def _worker(work, track_w, result_w):
+    set_process_name("npl-case")
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     try:
@@ -186,6 +196,7 @@ def _worker(work, track_w, result_w):
 
 
 def _guardian(work, alive_r, result_w, report_w):
+    set_process_name("npl-guardian")
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)

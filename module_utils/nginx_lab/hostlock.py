@@ -23,12 +23,28 @@ class Held(Exception):
     """Another live run holds the host; the message says which and what to do."""
 
 
+class Malformed(ValueError):
+    """The lock file is not a lock document (a run of the kit writes one atomically, so it was not a run)."""
+
+
 def read(path=LOCK):
+    """The lock document, or None when there is no lock; Malformed when the file holds something else."""
     try:
         with open(path) as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
+            doc = json.load(handle)
+    except FileNotFoundError:
         return None
+    except ValueError as exc:
+        raise Malformed("it is not JSON (%s)" % exc)
+    if not isinstance(doc, dict) or not isinstance(doc.get("run_id"), str):
+        raise Malformed("it holds no run_id")
+    return doc
+
+
+def _set_aside(path, why):
+    target = "%s.malformed-%s" % (path, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    os.replace(path, target)
+    return {"path": path, "moved_to": target, "why": why}
 
 
 def _write(path, doc):
@@ -66,7 +82,8 @@ def holder_alive(doc, now=None, stale_after_s=900.0):
 
 def hold(run_id, controller_host=None, controller_pid=None, controller_start=None, stale_after_s=900.0, path=LOCK):
     """Take (or refresh) the host for `run_id`; raises Held naming the holder when another live run has it.
-    Returns the previous holder's document when a dead run's lock was taken over, else None."""
+    Returns {"taken_over": the previous holder's document when a dead run's lock was taken over, else None,
+    "set_aside": {path, moved_to, why} when the lock file was malformed and renamed aside, else None}."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with _serialized(path):
         return _hold(run_id, controller_host, controller_pid, controller_start, stale_after_s, path)
@@ -75,24 +92,26 @@ def hold(run_id, controller_host=None, controller_pid=None, controller_start=Non
 def _hold(run_id, controller_host, controller_pid, controller_start, stale_after_s, path):
     doc = {"run_id": run_id, "controller_host": controller_host, "controller_pid": controller_pid,
            "controller_start": controller_start, "updated": time.time(), "busy_until": 0}
+    out = {"taken_over": None, "set_aside": None}
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(doc, handle)
-        return None
-    except FileExistsError:
-        pass
-    old = read(path) or {}
+        old = read(path)
+    except Malformed as exc:
+        out["set_aside"] = _set_aside(path, str(exc))
+        old = None
+    if old is None:
+        _write(path, doc)
+        return out
     if old.get("run_id") == run_id:
         old.update(updated=time.time())
         _write(path, old)
-        return None
+        return out
     live, why = holder_alive(old, stale_after_s=stale_after_s)
     if live:
         raise Held("run %s holds this host (%s, %s): wait for it to end; if no such run is going on, remove %s"
                    % (old.get("run_id"), path, why, path))
     _write(path, doc)
-    return old
+    out["taken_over"] = old
+    return out
 
 
 def stamp(run_id, busy_s, path=LOCK):
@@ -103,7 +122,11 @@ def stamp(run_id, busy_s, path=LOCK):
 
 
 def _stamp(run_id, busy_s, path):
-    old = read(path)
+    try:
+        old = read(path)
+    except Malformed as exc:
+        raise Held("the host lock %s is malformed (%s), so run %s does not hold this host: run cases through "
+                   "run_cases.yml, whose first task sets such a file aside" % (path, exc, run_id))
     if old is None:
         raise Held("run %s does not hold this host (no %s): run cases through run_cases.yml, or leave run_id unset"
                    % (run_id, path))
@@ -119,7 +142,10 @@ def release(run_id, path=LOCK):
     if not os.path.isdir(os.path.dirname(path)):
         return False
     with _serialized(path):
-        old = read(path)
+        try:
+            old = read(path)
+        except Malformed:
+            return False
         if old is not None and old.get("run_id") == run_id:
             os.unlink(path)
             return True

@@ -104,13 +104,17 @@ def _new_record(index):
             "bytes": 0, "complete": False}
 
 
-async def _request(record, seen, host, port, request, body, t0, meter):
+async def _request(record, seen, host, port, request, body, t0, meter, pause_s=0.0):
     """One request, read until the server closes; the response's first and last bytes go to `seen`
-    as they arrive (a client stopped half-way keeps what it got)."""
+    as they arrive (a client stopped half-way keeps what it got). `pause_s`: seconds between connecting and sending
+    (`sent` notes when the request went)."""
     reader, writer = await asyncio.open_connection(host, port)
-    record["connected"] = time.monotonic() - t0
+    loadgen_sessions.opened(record, writer, t0)
     meter.up()
     try:
+        if pause_s:
+            await asyncio.sleep(pause_s)
+            record["sent"] = time.monotonic() - t0
         writer.write(request)
         if body:
             writer.write(body)
@@ -159,17 +163,20 @@ async def _idle(reader, setup, hold_s):
         read.cancel()
 
 
-async def _hold(record, host, port, keepalive_request, hold_s, timeout, t0, meter, setup):
-    """Connect, send the keep-alive request (if any) and read its answer, then stay idle until `hold_s` after
-    the last client is set up. `closed` is when the server closed the connection, None when it stayed open."""
+async def _hold(record, host, port, hold, timeout, t0, meter, setup):
+    """Connect, send what the hold sends (`hold`: (bytes or None, whether an answer comes, seconds)) and read the
+    answer if one comes, then stay idle until `hold_s` after the last client is set up. `closed` is when the
+    server closed the connection, None when it stayed open."""
+    send, answered, hold_s = hold
     record["closed"] = None
     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    record["connected"] = time.monotonic() - t0
+    loadgen_sessions.opened(record, writer, t0)
     meter.up()
     try:
-        if keepalive_request:
-            writer.write(keepalive_request)
+        if send:
+            writer.write(send)
             await writer.drain()
+        if send and answered:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
             record["first_byte"] = time.monotonic() - t0
             record["bytes"] = len(head)
@@ -192,10 +199,10 @@ async def _hold(record, host, port, keepalive_request, hold_s, timeout, t0, mete
 
 
 async def _client(index, host, port, request, body, timeout, t0, gate, meter, offset=0.0, hold=None, setup=None,
-                  session=None):
-    """One client: wait at the gate, then `offset` seconds (the ramp), then a request, a hold
-    (`hold`: (keep-alive request or None, seconds), `setup`: the SetUp all holding clients share) or a session
-    of loadgen_sessions (`session(record, seen, meter)`)."""
+                  session=None, pause_s=0.0):
+    """One client: wait at the gate, then `offset` seconds (the ramp), then a request (`pause_s` after connecting),
+    a hold (`hold`: (what it sends or None, whether an answer comes, seconds), `setup`: the SetUp all holding clients
+    share) or a session of loadgen_sessions (`session(record, seen, meter)`)."""
     record = _new_record(index)
     seen = {"head": bytearray(), "tail": b""}
     try:
@@ -205,7 +212,7 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter, of
         record["start"] = time.monotonic() - t0
         if hold is not None:
             try:
-                await _hold(record, host, port, hold[0], hold[1], timeout, t0, meter, setup)
+                await _hold(record, host, port, hold, timeout, t0, meter, setup)
             except Exception as exc:  # a failed connect or keep-alive request: recorded by name
                 setup.done(record)
                 record["error"] = record["error"] or error_name(exc)
@@ -219,7 +226,7 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter, of
                 record["end"] = time.monotonic() - t0
                 return record
         else:
-            await asyncio.wait_for(_request(record, seen, host, port, request, body, t0, meter), timeout)
+            await asyncio.wait_for(_request(record, seen, host, port, request, body, t0, meter, pause_s), timeout)
     except asyncio.CancelledError:  # the case deadline: stopped, keeps its start time, has no end
         record["error"] = DEADLINE
         return record
@@ -237,13 +244,14 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter, of
     return record
 
 
-async def _run_python(host, port, clients, request, body, timeout, t0, meter, ramp_s=0.0, hold=None, session=None):
+async def _run_python(host, port, clients, request, body, timeout, t0, meter, ramp_s=0.0, hold=None, session=None,
+                      pause_s=0.0):
     # Every client waits at the gate, so all of them start together (or on the ramp's schedule from then).
     gate = asyncio.Event()
     step = ramp_s / clients if clients else 0.0
     setup = SetUp(clients)
     tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate, meter, i * step, hold,
-                                           setup, session)) for i in range(clients)]
+                                           setup, session, pause_s)) for i in range(clients)]
     # SIGTERM is the case deadline: every client still running is cancelled and recorded as stopped.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: [t.cancel() for t in tasks])
     await asyncio.sleep(0)
@@ -263,12 +271,17 @@ def keepalive_request(path):
     return ("GET %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: nginx-proxy-lab\r\n\r\n" % path).encode()
 
 
-def _session(behaviour, host, port, request, body, path, t0, requests, trickle):
+def partial_request(path):
+    """A request line and Host header whose header block never ends: nginx keeps reading it (hold-partial)."""
+    return ("GET %s HTTP/1.1\r\nHost: localhost\r\n" % path).encode()
+
+
+def _session(behaviour, host, port, request, body, path, t0, requests, trickle, pause_s=0.0):
     """The session coroutine of a keepalive-requests or trickle-* client (loadgen_sessions), or None."""
     if behaviour == "keepalive-requests":
         again = keepalive_request(path)
         return lambda record, seen, meter: loadgen_sessions.keepalive_requests(record, host, port, again, requests,
-                                                                               t0, meter)
+                                                                               t0, meter, pause_s)
     if behaviour in ("trickle-headers", "trickle-body"):
         what = behaviour.split("-")[1]
         return lambda record, seen, meter: loadgen_sessions.trickle(record, seen, host, port, request, body, what,
@@ -277,7 +290,8 @@ def _session(behaviour, host, port, request, body, path, t0, requests, trickle):
 
 
 def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None, ramp_s=0.0,
-               behaviour="request", hold_s=0.0, keepalive_path="/npl-keepalive", requests=1, trickle=(1, 0.1)):
+               behaviour="request", hold_s=0.0, keepalive_path="/npl-keepalive", requests=1, trickle=(1, 0.1),
+               pause_s=0.0):
     """Run `clients` asyncio clients, all at once or spread over `ramp_s`; each sends one request
     (`behaviour` request), holds its connection (hold-idle, keepalive-idle) until `hold_s` after the
     last client has connected (and been answered), so all are held together for `hold_s`, sends `requests`
@@ -289,15 +303,14 @@ def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeou
     raise_nofile(clients + 256)
     body = os.urandom(body_bytes) if body_bytes else b""
     request = build_request(method, path, body_bytes)
-    hold = None
-    if behaviour in ("hold-idle", "keepalive-idle"):
-        hold = (keepalive_request(keepalive_path) if behaviour == "keepalive-idle" else None, hold_s)
-    session = _session(behaviour, host, port, request, body, path, t0, requests, trickle)
+    hold = {"hold-idle": (None, False, hold_s), "hold-partial": (partial_request(path), False, hold_s),
+            "keepalive-idle": (keepalive_request(keepalive_path), True, hold_s)}.get(behaviour)
+    session = _session(behaviour, host, port, request, body, path, t0, requests, trickle, pause_s)
     meter = Meter()
     loop = asyncio.new_event_loop()
     try:
         records = loop.run_until_complete(_run_python(host, port, clients, request, body, timeout, t0, meter,
-                                                      ramp_s, hold, session))
+                                                      ramp_s, hold, session, pause_s))
     finally:
         loop.close()
     return records, _usage(started, {"mode": "python", "open_peak": meter.peak})

@@ -79,19 +79,50 @@ async def read_until_close(reader, record, seen, t0, keep_head=8192):
         seen["tail"] = (seen["tail"] + chunk)[-16:]
 
 
-async def keepalive_requests(record, host, port, request, count, t0, meter):
-    """`count` requests in a row on one keep-alive connection (see the module's docstring)."""
-    record.update(responses=0, close_after=None, closed=None)
-    reader, writer = await asyncio.open_connection(host, port)
+def opened(record, writer, t0):
+    """Note when the client's connection was made, and its local port (nginx's debug log names the client by it)."""
     record["connected"] = time.monotonic() - t0
+    try:
+        record["local_port"] = writer.get_extra_info("sockname")[1]
+    except (TypeError, IndexError):
+        record["local_port"] = None
+
+
+async def _closed_while_idle(reader, seconds):
+    """Watch an idle keep-alive connection for `seconds`: True as soon as the server closes it."""
+    try:
+        chunk = await asyncio.wait_for(reader.read(1), seconds)
+    except asyncio.TimeoutError:
+        return False
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    return chunk == b""
+
+
+async def keepalive_requests(record, host, port, request, count, t0, meter, pause_s=0.0):
+    """`count` requests in a row on one keep-alive connection (see the module's docstring), `pause_s` apart (from
+    one answer to the next request, watching the idle connection: a close by the server then is noted in `closed`
+    when it happens; `sent` notes when each request went)."""
+    record.update(responses=0, close_after=None, closed=None)
+    if pause_s:
+        record["sent"] = []
+    reader, writer = await asyncio.open_connection(host, port)
+    opened(record, writer, t0)
     meter.up()
     try:
-        for _ in range(count):
+        for k in range(count):
+            if k and pause_s and await _closed_while_idle(reader, pause_s):
+                # nginx closed the idle keep-alive connection (its keepalive_timeout, or a reload)
+                record["closed"] = time.monotonic() - t0
+                record["error"] = "server-closed"
+                return
+            if pause_s:
+                record["sent"].append(time.monotonic() - t0)
             writer.write(request)
             await writer.drain()
             try:
                 status, size, close = await _read_answer(reader)
-            except (asyncio.IncompleteReadError, ConnectionResetError):
+            except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError):
                 record["closed"] = time.monotonic() - t0
                 record["error"] = "server-closed"
                 return
@@ -120,7 +151,7 @@ async def trickle(record, seen, host, port, head, body, what, chunk, interval_s,
     `interval_s`; then its response is read until the server closes, into `seen` as loadgen._request does."""
     record["sent_last"] = None
     reader, writer = await asyncio.open_connection(host, port)
-    record["connected"] = time.monotonic() - t0
+    opened(record, writer, t0)
     meter.up()
     try:
         slow = head if what == "headers" else body

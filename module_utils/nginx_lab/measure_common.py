@@ -8,8 +8,8 @@ class Missing(Exception):
 def case_result(results, name, samplers=()):
     """The result of case `name`; Missing when there is none or when the case did not run as designed
     (meta.validity): an upstream or nginx process that died spoils every measure, a sampler that fell behind
-    spoils the measures that read its samples (`samplers`: "unix", "stub_status"; memory is sampled with
-    stub_status)."""
+    spoils the measures that read its samples (`samplers`: "unix", "stub_status" (nginx's answers), "proc" (the
+    memory, per-worker and netstat reads of the slow thread, taken at every tick whether nginx answers or not))."""
     if name not in results:
         raise Missing("no result for %s on this host (not run, or failed)" % name)
     validity = results[name]["meta"].get("validity") or {}

@@ -1,11 +1,12 @@
-"""Measures of nginx's capacity limits (the operator articles' O1, O2, O5, O13): what happens to clients
-beyond worker_connections, slots and descriptors per proxied request, stub_status accepts - handled, and
-how two workers share connections around the 7/8 mark."""
+"""Measures of nginx's capacity limits (the operator articles' O1, O2, O3, O5): what happens to clients
+beyond worker_connections, slots and descriptors per proxied request, stub_status accepts - handled. How two
+workers share connections around the 7/8 mark is read from nginx's own record (measures_accept.py)."""
 
 from .measure_common import Missing, case_result, finished, rounded
 
-__all__ = ["cliff", "slots_per_request", "fds_per_request", "capacity_over_half", "accepts_handled_gap",
-           "accept_balance"]
+__all__ = ["cliff", "slots_per_request", "fds_per_request", "capacity_over_half", "accepts_handled_gap"]
+# The measures whose value is a share (0..1): a pin may not span all of it (pinned.py).
+SHARES = ("cliff",)
 
 # A client that failed within this many seconds of its start failed "at once".
 FAST_FAILURE_S = 1.0
@@ -174,42 +175,3 @@ def accepts_handled_gap(results, cases):
             "clients_not_served": failed, "clients": doc["summary"]["clients"]["status_counts"]}
     values, evidence = _per_case(results, cases, one)
     return min(values), evidence
-
-
-def accept_balance(results, case, minimum=3):
-    """With several workers: of the connections opened while one worker was past 7/8 of its slots and another
-    was not, the share the workers not past 7/8 took. A worker's used slots are its client sockets (sockets
-    now - sockets before the clients) + 2 (its listener and its channel to the master); new connections per
-    worker are the rises of its socket count between samples. Missing when fewer than `minimum` connections
-    came in such intervals."""
-    doc = case_result(results, case)
-    w = _worker_columns(doc)
-    wc = doc["meta"]["params"]["worker_connections"]
-    mark = wc * 7 / 8.0
-    base_i = _baseline_index(doc, w["t"])
-    base = dict(zip(w["pids"][base_i], w["sockets"][base_i]))
-    used = lambda i: {pid: (n - base[pid] + 2) for pid, n in zip(w["pids"][i], w["sockets"][i])
-                      if pid in base and n is not None and base[pid] is not None}
-    to_room = to_past = 0
-    peak = {pid: 0 for pid in base}
-    for i in range(base_i + 1, len(w["t"])):
-        before, now = used(i - 1), used(i)
-        for pid, n in now.items():
-            peak[pid] = max(peak.get(pid, 0), n)
-        past = {pid for pid, n in before.items() if n > mark}
-        if not past or len(past) == len(before):
-            continue
-        for pid, n in now.items():
-            rise = max(0, n - before.get(pid, n))
-            if pid in past:
-                to_past += rise
-            else:
-                to_room += rise
-    closed = sum(1 for c in doc["clients"] if c.get("closed") is not None)
-    evidence = {"worker_connections": wc, "seven_eighths": mark, "to_workers_with_room": to_room,
-                "to_workers_past_7_8": to_past, "peak_used_slots": {str(k): v for k, v in peak.items()},
-                "clients_closed_by_nginx": closed, "accept_mutex": doc["meta"]["params"].get("accept_mutex")}
-    if to_room + to_past < minimum:
-        raise Missing("%s: only %d connections came while one worker was past 7/8 and another was not (%s)"
-                      % (case, to_room + to_past, evidence))
-    return to_room / float(to_room + to_past), evidence

@@ -6,6 +6,8 @@ from . import accesslog
 from .measure_common import Missing, case_result, finished, rounded
 
 __all__ = ["status_share", "ended_at_timeout", "clients_held_for_timeout", "refused", "listen_ratio", "request_sequence"]
+# The measures whose value is a share (0..1): a pin may not span all of it (pinned.py).
+SHARES = ("status_share", "ended_at_timeout", "clients_held_for_timeout", "request_sequence")
 
 
 def status_share(results, case, status):

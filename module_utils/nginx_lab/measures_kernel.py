@@ -31,7 +31,7 @@ def failed_calls(results, case, call, errno=24):
 def netstat_growth(results, case, key):
     """How much /proc/net/netstat counter `key` (e.g. TcpExtListenOverflows) of the case's namespace rose
     from the first sample to the last."""
-    doc = case_result(results, case, samplers=("stub_status",))
+    doc = case_result(results, case, samplers=("proc",))
     column = [v for v in (doc["samples"].get("netstat") or {}).get(key, []) if v is not None]
     if len(column) < 2:
         raise Missing("%s has fewer than two samples of %s (a result from before kit 0.2.0)"
@@ -90,7 +90,7 @@ def memory_per_connection(results, cases):
     (least squares through the origin), each case's own figure in the evidence, VmSize beside it."""
     points, evidence = [], {}
     for case in cases:
-        doc = case_result(results, case, samplers=("stub_status",))
+        doc = case_result(results, case, samplers=("proc",))
         held, rss, size, at = _memory_point(doc)
         points.append((held, rss, size))
         evidence[case] = {"connections": held, "vmrss_growth_kb": rss, "vmsize_growth_kb": size, "at_s": at,
@@ -104,6 +104,6 @@ def memory_per_connection(results, cases):
 
 def memory_held_mb(results, case):
     """Worker VmRSS growth in MB (1024 KB) while case `case` held its connections."""
-    doc = case_result(results, case, samplers=("stub_status",))
+    doc = case_result(results, case, samplers=("proc",))
     held, rss, size, at = _memory_point(doc)
     return rss / 1024.0, {"connections": held, "vmrss_growth_kb": rss, "vmsize_growth_kb": size, "at_s": at}

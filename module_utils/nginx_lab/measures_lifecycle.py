@@ -9,7 +9,9 @@ after; the workers sampler follows the worker PIDs for the rest of the case.
 from .measure_common import Missing, case_result, finished, rounded
 
 __all__ = ["reload_old_config_share", "reload_workers_replaced", "reload_failures", "reload_new_config_share",
-           "reload_in_flight_old_config"]
+           "reload_in_flight_old_config", "reload_idle_kept_share"]
+# The measures whose value is a share (0..1): a pin may not span all of it (pinned.py).
+SHARES = ("reload_old_config_share", "reload_workers_replaced", "reload_new_config_share", "reload_in_flight_old_config", "reload_idle_kept_share")
 
 
 def _reload(doc, case):
@@ -94,17 +96,40 @@ def reload_failures(results, case):
     return len(failed), evidence
 
 
-def reload_in_flight_old_config(results, case):
+def reload_in_flight_old_config(results, case, sent_after=False):
     """Of the requests in flight at the SIGHUP (connected before it, ended after it), the share answered 200 by
-    the first configuration: they finished on the old workers."""
+    the first configuration: they finished on the old workers. With `sent_after`, only the connections whose request
+    went after the SIGHUP (client_pause_s: connected, then silent across the reload)."""
     doc = finished(case_result(results, case), case)
     reload = _reload(doc, case)
     t = reload["signalled"]
     flying = [c for c in doc["clients"] if c.get("connected") is not None and c["connected"] < t
-              and c["end"] is not None and c["end"] > t]
+              and c["end"] is not None and c["end"] > t and (not sent_after or (c.get("sent") or 0) > t)]
     if not flying:
-        raise Missing("%s: no request was in flight at the reload" % case)
+        raise Missing("%s: no request was in flight at the reload%s" % (case, " with its request sent after it"
+                                                                          if sent_after else ""))
     old = sum(1 for c in flying if c["status"] == 200 and c.get("config") == 1)
     evidence = _evidence(doc, reload)
     evidence.update(in_flight=len(flying), last_in_flight_end_after_s=rounded(max(c["end"] for c in flying) - t))
     return old / float(len(flying)), evidence
+
+
+def reload_idle_kept_share(results, case, within_s=1.0):
+    """Of the keep-alive connections idle at the SIGHUP (answered before it, their next request due after it), the
+    share nginx kept open through the reload: not closed within `within_s` after the signal (the client watches
+    the idle connection, so `closed` is when nginx closed it)."""
+    doc = finished(case_result(results, case), case)
+    reload = _reload(doc, case)
+    t = reload["signalled"]
+    idle = [c for c in doc["clients"] if c.get("first_byte") is not None and c["first_byte"] < t
+            and (c.get("closed") is None or c["closed"] > t) and "sent" in c]
+    if not idle:
+        raise Missing("%s: no keep-alive connection was idle at the reload (client_behaviour keepalive-requests with "
+                      "client_pause_s)" % case)
+    closed = [c["closed"] - t for c in idle if c.get("closed") is not None and c["closed"] - t <= within_s]
+    evidence = _evidence(doc, reload)
+    evidence.update(idle_at_reload=len(idle), closed_within_s=len(closed),
+                    closed_after_s={"min": rounded(min(closed)) if closed else None,
+                                    "max": rounded(max(closed)) if closed else None},
+                    next_request_answered=sum(1 for c in idle if (c.get("responses") or 0) >= 2))
+    return (len(idle) - len(closed)) / float(len(idle)), evidence

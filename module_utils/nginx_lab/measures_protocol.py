@@ -12,6 +12,8 @@ from .measure_common import Missing, case_result, finished, rounded, window_rows
 
 __all__ = ["stub_state_share", "upstream_connections_per_request", "upstream_pool", "upstream_lead",
            "body_temp_files_peak", "idle_close_s", "requests_per_connection"]
+# The measures whose value is a share (0..1): a pin may not span all of it (pinned.py).
+SHARES = ("stub_state_share",)
 
 STATES = ("reading", "writing", "waiting")
 
@@ -129,7 +131,7 @@ def upstream_lead(results, case):
 def body_temp_files_peak(results, case):
     """Most request-body temporary files the workers held open at once (their descriptors into
     client_body_temp, sampled with stub_status)."""
-    doc = case_result(results, case, ("stub_status",))
+    doc = case_result(results, case, ("proc",))
     files = [f for f in doc["samples"]["memory"].get("body_temp_files", []) if f is not None]
     if not files:
         raise Missing("%s: no sample of the workers' temporary body files" % case)

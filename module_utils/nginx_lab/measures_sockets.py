@@ -5,6 +5,8 @@ import statistics
 from .measure_common import Missing, case_result, rounded, window_rows
 
 __all__ = ["state_matches_queue", "state_share", "queue_over_somaxconn", "release_delay"]
+# The measures whose value is a share (0..1): a pin may not span all of it (pinned.py).
+SHARES = ("state_matches_queue", "state_share")
 
 
 def state_matches_queue(results, cases, state, tolerance=2):

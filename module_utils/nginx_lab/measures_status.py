@@ -5,6 +5,8 @@ import statistics
 from .measure_common import Missing, case_result, nearest, rounded, window_rows
 
 __all__ = ["active_formula", "active_over_limit", "active_minus_somaxconn", "active_rise", "memory_growth"]
+# The measures whose value is a share (0..1): a pin may not span all of it (pinned.py).
+SHARES = ("active_formula",)
 
 
 def _held_span(unix, stub, window):
@@ -118,7 +120,7 @@ def active_rise(results, case):
 
 def memory_growth(results, case, field="vmsize"):
     """Largest worker's VmSize (or VmRSS) peak divided by its first sample."""
-    doc = case_result(results, case, ('stub_status',))
+    doc = case_result(results, case, ('proc',))
     m = doc["samples"]["memory"]
     values = [v for v in m["worker_%s_kb_max" % field] if v is not None]
     if not values:

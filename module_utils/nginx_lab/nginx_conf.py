@@ -14,6 +14,8 @@ ACCESS_LOG_FORMAT = (
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 # The location keepalive-idle clients request (nginx answers 204 itself).
 KEEPALIVE_PATH = "/npl-keepalive"
+# nginx's listen backlog when `listen` names none (NGX_LISTEN_BACKLOG on Linux, src/os/unix/ngx_linux_config.h).
+NGINX_DEFAULT_BACKLOG = 511
 # The response header that tells which configuration answered, in cases that reload nginx.
 CONFIG_HEADER = "X-NPL-Config"
 
@@ -98,8 +100,9 @@ def render(p, prefix, socket_path, generation=1, broken=False):
         locations.append("location = %s {\n            return 204;\n            access_log off;\n        }" % KEEPALIVE_PATH)
     locations.append("location = %s {\n            stub_status;\n            access_log off;\n        }"
                      % _token("stub_status_path", p["stub_status_path"]))
-    listen = "listen 127.0.0.1:%d%s%s;" % (p["nginx_port"], " reuseport" if p.get("listen_reuseport") else "",
-                                          " backlog=%d" % p["nginx_backlog"] if p.get("nginx_backlog") else "")
+    listen = "listen 127.0.0.1:%d%s%s%s;" % (p["nginx_port"], " reuseport" if p.get("listen_reuseport") else "",
+                                            " deferred" if p.get("listen_deferred") else "",
+                                            " backlog=%d" % p["nginx_backlog"] if p.get("nginx_backlog") else "")
     if reloads(p):
         listen += "\n        add_header %s %d always;" % (CONFIG_HEADER, int(generation))
     if broken:
@@ -109,6 +112,8 @@ def render(p, prefix, socket_path, generation=1, broken=False):
     events = ["worker_connections %d;" % p["worker_connections"]]
     if p.get("accept_mutex", "default") != "default":
         events.append("accept_mutex %s;" % _token("accept_mutex", p["accept_mutex"]))
+    if p.get("accept_mutex_delay_ms"):
+        events.append("accept_mutex_delay %dms;" % p["accept_mutex_delay_ms"])
     events = "events {\n    %s\n}" % "\n    ".join(events)
     return "\n".join(main) + "\n" + events + "\nhttp {\n    " + "\n    ".join(http) + "\n}\n"
 

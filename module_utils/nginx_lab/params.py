@@ -10,10 +10,12 @@ import re
 
 MODES = ("ok", "no-accept", "no-read", "no-write", "no-close", "delay", "keepalive")
 # What each client does: one request read until the server closes (the research), or hold its connection
-# open for client_hold_s, idle from the start (hold-idle) or after one keep-alive request (keepalive-idle);
+# open for client_hold_s, idle from the start (hold-idle), after the first line and Host header of a request whose
+# header block never ends (hold-partial: nginx is reading it, so the connection is not reusable), or after one
+# keep-alive request (keepalive-idle);
 # client_requests keep-alive requests one after another on one connection (keepalive-requests); or one request
 # whose headers or body it sends client_trickle_bytes at a time, every client_trickle_interval_ms.
-HOLD_BEHAVIOURS = ("hold-idle", "keepalive-idle")
+HOLD_BEHAVIOURS = ("hold-idle", "hold-partial", "keepalive-idle")
 TRICKLE_BEHAVIOURS = ("trickle-headers", "trickle-body")
 CLIENT_BEHAVIOURS = ("request",) + HOLD_BEHAVIOURS + ("keepalive-requests",) + TRICKLE_BEHAVIOURS
 # Directives of the research's configuration a case can leave out, so that nginx's own default applies.
@@ -43,6 +45,8 @@ ARGUMENT_SPEC = dict(
     worker_connections=dict(type="int", default=256),
     worker_rlimit_nofile=dict(type="int"),
     accept_mutex=dict(type="str", default="default", choices=["default", "on", "off"]),
+    accept_mutex_delay_ms=dict(type="int"),
+    listen_deferred=dict(type="bool", default=False),
     keepalive_timeout=dict(type="int", default=10),
     keepalive_requests=dict(type="int"),
     omit_directives=dict(type="list", elements="str", default=[], choices=list(OMITTABLE)),
@@ -71,6 +75,7 @@ ARGUMENT_SPEC = dict(
     client_requests=dict(type="int", default=1),
     client_trickle_bytes=dict(type="int", default=1),
     client_trickle_interval_ms=dict(type="float", default=100),
+    client_pause_s=dict(type="float", default=0),
     actions=dict(type="list", elements="dict", default=[], options=dict(
         at_s=dict(type="float", required=True),
         action=dict(type="str", required=True, choices=list(ACTIONS)),
@@ -82,6 +87,7 @@ ARGUMENT_SPEC = dict(
     strace=dict(type="str", default="none", choices=["none", "startup", "workers"]),
     unix_interval_ms=dict(type="float", default=10),
     stub_interval_ms=dict(type="float", default=100),
+    stub_status_sampling=dict(type="str", default="during", choices=["during", "after"]),
     sampler_nice=dict(type="int", default=0),
     client_nice=dict(type="int", default=0),
     run_id=dict(type="str"),
@@ -106,6 +112,7 @@ BOUNDS = {
     "keepalive_requests": (1, 1000000),
     "upstream_keepalive": (1, 100000),
     "client_header_timeout": (1, 86400),
+    "accept_mutex_delay_ms": (1, 60000),
     # nginx counts timeouts in ms; below 0.1 s a case is over before a 10 ms sampler sees it.
     "proxy_timeout": (0.1, 3600),
     "proxy_locations": (1, 100),
@@ -118,6 +125,7 @@ BOUNDS = {
     "client_requests": (1, 100000),
     "client_trickle_bytes": (1, 1 << 20),
     "client_trickle_interval_ms": (1, 60000),
+    "client_pause_s": (0, 600),
     "deadline": (1, 86400),
     "settle_s": (0, 60),
     "tail_s": (0, 60),
@@ -193,7 +201,11 @@ def _check_clients(p):
                       "to the seconds to hold" % behaviour)
     if behaviour not in HOLD_BEHAVIOURS and hold > 0:
         errors.append("client_hold_s=%s has no effect with client_behaviour=%s: set client_behaviour to "
-                      "hold-idle or keepalive-idle, or drop client_hold_s" % (hold, behaviour))
+                      "%s, or drop client_hold_s" % (hold, behaviour, " or ".join(HOLD_BEHAVIOURS)))
+    if (p.get("client_pause_s") or 0) > 0 and behaviour not in ("request", "keepalive-requests"):
+        errors.append("client_pause_s=%s pauses a request (between connecting and sending) or a keep-alive sequence "
+                      "(between requests), not client_behaviour=%s: drop it or pick one of those behaviours"
+                      % (p["client_pause_s"], behaviour))
     if (p.get("client_requests") or 1) > 1 and behaviour != "keepalive-requests":
         errors.append("client_requests=%s needs client_behaviour=keepalive-requests (the others send one request "
                       "per connection)" % p["client_requests"])
@@ -203,9 +215,13 @@ def _check_clients(p):
     if p.get("client_mode") == "curl" and (behaviour != "request" or (p.get("client_ramp_s") or 0) > 0):
         errors.append("client_mode=curl starts one request per client as the research's loop did: client_behaviour "
                       "and client_ramp_s need client_mode=python")
-    busy = (p.get("client_ramp_s") or 0) + hold + trickle_seconds(p)
+    if p.get("client_mode") == "curl" and (p.get("client_pause_s") or 0) > 0:
+        errors.append("client_pause_s needs client_mode=python (curl sends its request as soon as it connects)")
+    pauses = (p.get("client_pause_s") or 0) * max(1, (p.get("client_requests") or 1) - (
+        1 if behaviour == "keepalive-requests" else 0))
+    busy = (p.get("client_ramp_s") or 0) + hold + trickle_seconds(p) + pauses
     if p.get("deadline") is not None and busy >= p["deadline"]:
-        errors.append("client_ramp_s + client_hold_s + the trickle's duration (%s s) reach the case deadline of "
+        errors.append("client_ramp_s + client_hold_s + the trickle's and the pauses' duration (%s s) reach the case deadline of "
                       "%ss: raise deadline" % (round(busy, 3), p["deadline"]))
     return errors
 

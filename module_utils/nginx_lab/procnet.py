@@ -174,3 +174,22 @@ def fd_usage(pid, readlinks_up_to=4096, body_temp_marker="client_body_temp"):
             continue
     out.update(sockets=sockets, body_temp_files=files, body_temp_bytes=size)
     return out
+
+
+def tcp_listening(text, address, port):
+    """Whether /proc/net/tcp (`text`) has a socket listening (state 0A) on IPv4 `address`:`port`."""
+    want = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(address.split("."))), port)
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 3 and fields[1] == want and fields[3] == "0A":
+            return True
+    return False
+
+
+def in_epoll_wait(pid):
+    """True when `pid` sleeps in epoll_wait (its /proc wchan), None when the kernel does not say (no wchan)."""
+    wchan = (read_file("/proc/%d/wchan" % pid) or "").strip()
+    if wchan in ("", "0"):
+        return None
+    return "epoll" in wchan
+

@@ -1,5 +1,6 @@
 """Read a run's results on the controller: results/<run-id>/<host>/<case>.json and run.json."""
 
+import errno
 import json
 import os
 import re
@@ -55,10 +56,38 @@ def load_claims(path):
 
 
 def write_atomic(path, text, mode="w"):
-    """Write `text` to `path` through a temporary file in the same folder and a rename."""
+    """Write `text` to `path` through a temporary file in the same folder and a rename; on any failure the
+    temporary file is removed and `path` is as it was."""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    with os.fdopen(fd, mode) as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# What to do when the controller cannot write a run's documents, by errno.
+_WRITE_FIXES = {
+    errno.ENOSPC: "no space left on the device that holds %(dir)s: free space there, or run with "
+                  "-e npl_results_dir=<a folder with room>",
+    errno.EDQUOT: "the disk quota of %(dir)s is used up: free space there, or run with -e npl_results_dir=<another folder>",
+    errno.EROFS: "%(dir)s is on a read-only file system: run with -e npl_results_dir=<a writable folder>",
+    errno.EACCES: "this user may not write in %(dir)s: run with -e npl_results_dir=<a folder you can write>",
+    errno.EPERM: "this user may not write in %(dir)s: run with -e npl_results_dir=<a folder you can write>",
+}
+
+
+def write_error(exc, what, path):
+    """A sentence for an OSError met while writing `what` at `path` on the controller: what failed, why, the fix."""
+    folder = os.path.dirname(os.path.abspath(exc.filename or path)) if exc.filename else os.path.abspath(path)
+    fix = _WRITE_FIXES.get(exc.errno)
+    reason = exc.strerror or str(exc)
+    return "could not write %s (%s): %s%s" % (what, exc.filename or path, reason,
+                                            "; " + fix % {"dir": folder} if fix else "")

@@ -2,7 +2,8 @@
 
 Controller side only (it runs delegated to localhost). Two runs started in the same second get two
 folders: the id is the UTC second plus random hex, and the folder is made with an exclusive mkdir.
-`latest` moves, atomically, only once run.json has been written.
+`latest` moves, atomically, only once run.json has been written (cases.yml), or once the verdicts and the report
+are written too (run_cases.yml).
 """
 
 import binascii
@@ -58,9 +59,10 @@ def expected_seconds(p):
         (1.0 if p.get("strace", "none") != "none" else 0)
 
 
-def schedule(names, params_of, exclusive, slots, repeat=1, background=()):
+def schedule(names, params_of, exclusive, slots, repeat=1, background=(), min_repeat=None):
     """Split `repeat` repetitions of the cases over `slots` slots (longest first, each to the least loaded
-    slot); repetitions of exclusive (load-sensitive) cases are kept apart, to run alone afterwards. With one
+    slot); a case runs max(`repeat`, its `min_repeat`) times; repetitions of exclusive (load-sensitive) cases are
+    kept apart, to run alone afterwards. With one
     slot everything runs in order: every case once, then every case again, and the `background` cases (those
     that mostly wait, e.g. for an idle timeout) run in a lane of their own beside them, so their waits add
     nothing to the run's wall time.
@@ -68,7 +70,9 @@ def schedule(names, params_of, exclusive, slots, repeat=1, background=()):
     Returns {"slots": [[{"case", "repetition"}, ...], ...], "alone": [{"case", "repetition"}, ...]}.
     """
     slots, repeat = max(1, int(slots)), max(1, int(repeat))
-    units = [{"case": n, "repetition": k} for k in range(1, repeat + 1) for n in names]
+    times = {n: max(repeat, int((min_repeat or {}).get(n) or 1)) for n in names}
+    units = [{"case": n, "repetition": k} for k in range(1, max(times.values(), default=1) + 1) for n in names
+             if k <= times[n]]
     if slots == 1:
         waiting = [u for u in units if u["case"] in background and u["case"] not in exclusive]
         rest = [u for u in units if u not in waiting and u["case"] not in exclusive]
@@ -97,14 +101,44 @@ def kit_commit(folder):
     return out.stdout.strip() or None
 
 
-def finish(run_dir, record):
-    """Write run.json, then point `latest` (beside the run folder) at this run; both atomic."""
+def finish(run_dir, record, latest=True):
+    """Write run.json (atomically); with `latest`, then point `latest` at this run (run_cases.yml points it only
+    once the verdicts and the report are written too: publish()). A host folder that holds no result (every case
+    of it failed) is removed, so that a failed run leaves no empty folder: run.json names what failed."""
+    for host in record.get("hosts") or []:
+        try:
+            os.rmdir(os.path.join(run_dir, host))
+        except OSError:
+            pass  # it holds results, or is gone
     write_atomic(os.path.join(run_dir, "run.json"), json.dumps(record, indent=2, default=str) + "\n")
+    return point_latest(run_dir) if latest else None
+
+
+# What a run folder holds once its run is complete (run_cases.yml): publish() moves `latest` only then.
+COMPLETE = ("run.json", "verdicts.json", "verdicts.junit.xml", "report.md", "report.html")
+
+
+def publish(run_dir):
+    """Point `latest` at a complete run; ValueError naming what is missing when it is not."""
+    missing = [name for name in COMPLETE if not os.path.exists(os.path.join(run_dir, name))]
+    if missing:
+        raise ValueError("run %s is not complete (no %s), so results/latest stays where it was"
+                         % (os.path.basename(os.path.abspath(run_dir)), ", ".join(missing)))
+    return point_latest(run_dir)
+
+
+def point_latest(run_dir):
+    """`latest`, beside the run folder, names this run (an atomic rename of a new link)."""
     results_dir = os.path.dirname(os.path.abspath(run_dir))
     link = os.path.join(results_dir, "latest")
     tmp = os.path.join(results_dir, ".latest-%s" % binascii.hexlify(os.urandom(4)).decode())
-    os.symlink(os.path.basename(os.path.abspath(run_dir)), tmp)
-    os.replace(tmp, link)
+    try:
+        os.symlink(os.path.basename(os.path.abspath(run_dir)), tmp)
+        os.replace(tmp, link)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
     return link
 
 

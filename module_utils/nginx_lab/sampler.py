@@ -3,7 +3,8 @@
 fast thread (every unix_interval): the /proc/net/unix lines of the upstream
 path counted per state code, and in the same tick the listener's queue length
 and backlog from sock_diag.
-slow thread (every stub_interval): nginx stub_status (all seven counters), VmSize/VmRSS of the
+slow thread (every stub_interval): nginx stub_status (all seven counters; with stub_during False not polled, but
+read once after the clients by the case), VmSize/VmRSS of the
 nginx master and its workers, each worker's open descriptors and sockets and the request-body temporary
 files it holds (one pass over its descriptors; sockets and files only up to 4,096 descriptors), and the listen-queue
 counters of the case's network namespace (/proc/net/netstat).
@@ -42,7 +43,7 @@ def _sum_or_none(values):
 class Sampler(object):
     def __init__(self, t0, socket_path, nginx_pid, port, stub_path="/stats",
                  unix_interval=0.01, stub_interval=0.1, diag_factory=None, proc_net_unix="/proc/net/unix",
-                 nice=0):
+                 nice=0, stub_during=True):
         self.t0 = t0
         self.socket_path = socket_path
         self.nginx_pid = nginx_pid
@@ -53,6 +54,9 @@ class Sampler(object):
         self.diag_factory = diag_factory
         self.proc_net_unix = proc_net_unix
         self.nice = nice
+        # False: stub_status is not polled by the slow thread (every poll is a connection to the listener the case's
+        # clients contend for); the case reads it once after the clients, with stub_once().
+        self.stub_during = stub_during
         self._stop = threading.Event()
         self._threads = []
         self._first_ticks = []
@@ -161,7 +165,8 @@ class Sampler(object):
         def tick():
             t = time.monotonic() - self.t0
             self._memory_tick(t)
-            self._stub_tick(t)
+            if self.stub_during:
+                self._stub_tick(t)
             self._netstat_tick(t)
 
         try:
@@ -169,6 +174,10 @@ class Sampler(object):
             _loop(self._stop, self.stub_interval, tick, self._first_ticks[1])
         finally:
             self.cpu_seconds["stub_memory"] = time.thread_time() - start_cpu
+
+    def stub_once(self):
+        """One stub_status sample now (stub_status_sampling=after: the counters after the clients)."""
+        self._stub_tick(time.monotonic() - self.t0)
 
     # control -------------------------------------------------------------
     def _renice(self):
@@ -194,7 +203,7 @@ class Sampler(object):
             thread.start()
             self._threads.append(thread)
         deadline = time.monotonic() + first_tick_timeout
-        for name, event in zip(("unix", "stub_status"), self._first_ticks):
+        for name, event in zip(("unix", "stub_status" if self.stub_during else "proc"), self._first_ticks):
             if not event.wait(max(0.0, deadline - time.monotonic())):
                 self.errors.append("the %s sampler took no sample within %.0f s" % (name, first_tick_timeout))
 

@@ -1,4 +1,5 @@
-"""Listener queue length and backlog of a Unix socket, from sources independent of /proc/net/unix.
+"""Listener queue length and backlog of a Unix socket, from sources independent of /proc/net/unix (and of a TCP
+listener: nginx's own).
 
 The kernel reports, for a listening AF_UNIX socket, the number of connections
 waiting in its accept queue (udiag_rqueue, `ss -xl` Recv-Q) and the backlog
@@ -30,6 +31,11 @@ class UnixListenerDiag(object):
             if name and rqlen is not None:
                 found[name] = (rqlen["udiag_rqueue"], rqlen["udiag_wqueue"])
         return found
+
+    def tcp_listeners(self):
+        """{(address, port): (queue_len, backlog)} for every listening IPv4 TCP socket (`ss -ltn` Recv-Q, Send-Q)."""
+        return {(msg["idiag_src"], msg["idiag_sport"]): (msg["idiag_rqueue"], msg["idiag_wqueue"])
+                for msg in self._sock.get_sock_stats(family=socket.AF_INET, states=1 << TCP_LISTEN)}
 
     def queue(self, path):
         """(queue_len, backlog) of the listener on `path`, or (None, None) if nothing listens there."""

@@ -17,6 +17,13 @@ GAP_FACTOR = 50.0
 GAP_FLOOR_S = 2.0
 
 
+def answered_times(stub):
+    """The times of the stub_status samples nginx answered: a poll that timed out or was refused is a try, not a
+    sample, so the gaps are measured between answers."""
+    errors = stub.get("error") or [None] * len(stub["t"])
+    return [t for t, error in zip(stub["t"], errors) if error is None]
+
+
 def sampler_timing(times, window, asked_s):
     """Achieved sampling inside `window`: samples, mean interval, longest gap (including the window's edges)."""
     inside = [t for t in times if window[0] <= t <= window[1]]
@@ -66,12 +73,27 @@ def process_problems(observed):
     return problems
 
 
-def assess(observed, samples, window, unix_interval_s, stub_interval_s):
-    """The case's `meta.validity`: valid, the problems found, and what was checked."""
+def assess(observed, samples, window, unix_interval_s, stub_interval_s, stub_during=True):
+    """The case's `meta.validity`: valid, the problems found, and what was checked. With `stub_during` False
+    stub_status was read only after the clients (stub_status_sampling=after): its timing is not judged."""
+    # stub_status's samples are nginx's answers: samples, achieved_s and max_gap_s count only those, so a status page
+    # nginx left unanswered (a worker stopped, no slot free for it: lab-wc-8) shows as the gap it was. Whether the
+    # sampler itself kept its pace is judged on its tries (attempts, attempt_max_gap_s): a sampler the host starved
+    # spoils the measures that read it; a status page nginx did not answer is a finding of the case, and those
+    # measures read what nginx answered. The slow thread's /proc reads (memory, per-worker descriptors, netstat) are
+    # taken at every try: their timing is "proc".
+    stub = samples["stub_status"]
+    tries = sampler_timing(stub["t"], window, stub_interval_s)
     timing = {"unix": sampler_timing(samples["unix"]["t"], window, unix_interval_s),
-              "stub_status": sampler_timing(samples["stub_status"]["t"], window, stub_interval_s)}
+              "stub_status": dict(sampler_timing(answered_times(stub), window, stub_interval_s),
+                                  attempts=tries["samples"], attempt_max_gap_s=tries["max_gap_s"])}
+    if "memory" in samples:
+        timing["proc"] = sampler_timing(samples["memory"]["t"], window, stub_interval_s)
     processes = process_problems(observed)
-    samplers = {name: sampler_problems(name, t) for name, t in timing.items()}
+    samplers = {name: sampler_problems(name, tries if name == "stub_status" else t) for name, t in timing.items()}
+    if not stub_during:
+        timing["stub_status"]["read_after_clients"] = True
+        samplers["stub_status"] = []
     problems = processes + [p for name in sorted(samplers) for p in samplers[name]]
     return {"valid": not problems, "problems": problems, "process_problems": processes, "sampler_problems": samplers,
             "processes": observed, "samplers": timing}

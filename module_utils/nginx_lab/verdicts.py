@@ -8,6 +8,10 @@ from . import claims as claims_mod
 from . import junit, repetitions
 from .results_io import load_claims, load_run, write_atomic
 
+class NoResults(ValueError):
+    """The run holds no case result: every case of it failed (run.json names them)."""
+
+
 # Version of verdicts.json (docs/result-schema.md); 2 added repetitions and VARIES.
 VERDICTS_SCHEMA_VERSION = 2
 
@@ -43,7 +47,9 @@ def write(run_dir, claims_path):
         raise ValueError("the claims file %s is wrong: %s" % (claims_path, "; ".join(errors)))
     by_host, record = load_run(run_dir)
     if not by_host:
-        raise FileNotFoundError("no case results in %s" % run_dir)
+        failed = record.get("failed") or []
+        raise NoResults("no case finished in %s, so there is nothing to judge%s" % (
+            run_dir, ": " + "; ".join(failed) if failed else ""))
     verdicts = repetitions.evaluate(claims, by_host)
     meta = hosts_meta(by_host)
     doc = {"schema": "npl-verdicts", "schema_version": VERDICTS_SCHEMA_VERSION, "run_id": record.get("run_id", os.path.basename(os.path.abspath(run_dir))),

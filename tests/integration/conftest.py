@@ -16,7 +16,7 @@ def root_and_clean_machine():
     # namespace and folder; the kit's reaper undoes them, as every run does when it takes the host.
     reaped = reaper.reap()
     if reaped:
-        print("reaped leftovers of killed cases: " + reaper.describe(reaped))
+        print("reaped leftovers of killed cases: %s %s" % reaper.describe(reaped))
     before = lab.leftovers(lab.somaxconn())
     assert not before, "leftovers of an earlier run are on this machine, the tests cannot tell theirs apart: %s" % before
     # The tests that call the module directly need what provisioning installs (the upstream built from source):

@@ -7,7 +7,6 @@ import os
 import pytest
 
 from nginx_lab import claims, measures_capacity, measures_kernel
-from nginx_lab.measure_common import Missing
 
 from .helpers import DATA, stored_results
 
@@ -95,24 +94,15 @@ def test_memory_per_idle_connection_is_the_slope_over_the_three_labs(results):
     assert mb == pytest.approx(ev["vmrss_growth_kb"] / 1024.0)
 
 
-def test_accept_balance_counts_where_new_connections_went(results):
-    for case in ("lab-accept-mutex-on", "lab-accept-mutex-default"):
-        try:
-            value, evidence = measures_capacity.accept_balance(results, case)
-        except Missing:
-            continue
-        total = evidence["to_workers_with_room"] + evidence["to_workers_past_7_8"]
-        assert value == pytest.approx(evidence["to_workers_with_room"] / float(total))
-        assert max(evidence["peak_used_slots"].values()) > evidence["seven_eighths"]
-
-
 def test_every_operator_claim_gets_a_verdict_with_numbers(results):
     import yaml
     from .helpers import CLAIMS_FILE
+    # the labs that read nginx's accept record were captured again with it (tests/data/run-6.18-accept)
+    results = dict(results, **stored_results(os.path.join(DATA, "run-6.18-accept", "localhost")))
     with open(CLAIMS_FILE) as handle:
         shipped = [c for c in yaml.safe_load(handle)["npl_claims"] if c["id"].startswith("O")
                    and all(case in results for case in c["tested_by"])]
-    assert {c["id"].rstrip("abc") for c in shipped} == {"O1", "O2", "O3", "O4", "O5", "O12", "O13"}
+    assert {c["id"].rstrip("abcde") for c in shipped} == {"O1", "O2", "O3", "O4", "O5", "O9", "O12", "O13"}
     for claim in shipped:
         row = claims.evaluate_claim(claim, results)
         assert row["verdict"] in (claims.CONFIRMED, claims.REFUTED), (claim["id"], row["reason"])

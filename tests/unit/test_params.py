@@ -80,7 +80,7 @@ def test_real_nginx_accepts_the_largest_values_the_grammar_admits(tmp_path):
 
 @pytest.mark.parametrize("overrides, fix", [
     ({"client_behaviour": "hold-idle"}, "set client_hold_s"),
-    ({"client_hold_s": 3}, "set client_behaviour to hold-idle or keepalive-idle"),
+    ({"client_hold_s": 3}, "set client_behaviour to hold-idle or hold-partial or keepalive-idle"),
     ({"client_mode": "curl", "client_ramp_s": 1}, "need client_mode=python"),
     ({"client_behaviour": "hold-idle", "client_hold_s": 25, "client_ramp_s": 5, "deadline": 30}, "raise deadline"),
     ({"actions": [{"at_s": 20, "action": "stop-workers", "seconds": 15}]}, "raise deadline"),

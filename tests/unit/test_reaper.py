@@ -4,6 +4,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from nginx_lab import journal, reaper
 from nginx_lab.procnet import start_ticks
 
@@ -12,6 +14,11 @@ def _dead_pid():
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
+
+
+def _somaxconn():
+    with open("/proc/sys/net/core/somaxconn") as handle:
+        return int(handle.read())
 
 
 def _layout(tmp_path):
@@ -64,7 +71,8 @@ def test_a_dead_guardians_journal_is_undone_and_removed_a_live_ones_claims_stay(
 def test_a_journal_is_written_atomically_and_removed(tmp_path):
     state = {"pgids": [os.getpid()], "pids": [], "netns": ["npl-00000003"], "paths": [], "sysctls": {}, "starts": {}}
     journal.write(state, folder=str(tmp_path))
-    [(path, doc)] = journal.read_all(str(tmp_path))
+    [(path, doc)], aside = journal.read_all(str(tmp_path))
+    assert aside == []
     assert doc["guardian_pid"] == os.getpid() and doc["state"] == state and journal.guardian_alive(doc)
     assert os.listdir(tmp_path) == ["%d.json" % os.getpid()]
     journal.remove(folder=str(tmp_path))
@@ -82,3 +90,60 @@ def test_a_reused_group_number_is_not_signalled(tmp_path):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_dead_guardians_journal_naming_what_the_kit_does_not_create_touches_none_of_it(tmp_path):
+    """Fault probe: a journal naming a folder outside the kit and a namespace `probevictim` got both deleted."""
+    dirs = _layout(tmp_path)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    nested = dirs["run"] / "npl-0000000a" / "npl-0000000b"
+    nested.mkdir(parents=True)
+    case = dirs["run"] / "npl-0000000c"
+    case.mkdir()
+    sleeper = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        doc = {"guardian_pid": _dead_pid(), "guardian_start": 1, "state": {
+            "pgids": [sleeper.pid, 1], "pids": [], "netns": ["probevictim", "npl-0000000d"],
+            "paths": [str(victim), str(nested), str(dirs["run"] / "npl-0000000c" / ".." / "npl-0000000a"),
+                      str(case)],
+            # the host's own value: restoring it changes nothing on this machine
+            "sysctls": {"kernel.panic": 1, "net.core.somaxconn": _somaxconn()}, "starts": {}}}
+        journal_file = dirs["journal"] / "4242.json"
+        journal_file.write_text(json.dumps(doc))
+        done = _reap(dirs)
+        assert sleeper.poll() is None, "a group without its start time must never be signalled"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert (victim / "keep.txt").read_text() == "mine" and nested.is_dir()
+    assert not case.exists(), "the case folder the journal names is the kit's own and goes"
+    [item] = done
+    assert item["kind"] == "journal" and item["journal"] == str(journal_file) and item["paths"] == [str(case)]
+    refused = " ".join(item["refused"])
+    for name in ("probevictim", str(victim), str(nested), "kernel.panic", "group %d" % sleeper.pid, "group 1"):
+        assert name in refused, (name, refused)
+    assert "net.core.somaxconn=" not in refused and item["sysctls_restored"] == {"net.core.somaxconn": _somaxconn()}
+    assert not journal_file.exists() and os.path.exists(item["journal_moved_to"])
+    undone, alarms = reaper.describe(done)
+    assert str(journal_file) in alarms[0] and "probevictim" in alarms[0]
+    assert undone.count("npl-0000000c") == 1, undone
+
+
+@pytest.mark.parametrize("content", ["[1,2]", "garbage", '{"guardian_pid": 7, "state": {"paths": "x"}}',
+                                     '{"guardian_pid": "7", "state": {}}', '{"guardian_pid": 7, "state": {"starts": {"1": "a"}}}'])
+def test_a_malformed_journal_is_set_aside_with_a_warning_naming_it_and_the_rest_goes_on(tmp_path, content):
+    dirs = _layout(tmp_path)
+    (dirs["journal"] / "13.json").write_text(content)
+    leftover = dirs["run"] / "npl-0000000e"
+    leftover.mkdir()
+    _backdate(leftover)
+    done = _reap(dirs)
+    assert [item["kind"] for item in done] == ["malformed-journal", "folder"]
+    assert done[0]["journal"] == str(dirs["journal"] / "13.json") and done[0]["why"]
+    [moved] = os.listdir(dirs["journal"])
+    assert moved.startswith("13.json.malformed-") and (dirs["journal"] / moved).read_text() == content
+    _, alarms = reaper.describe(done)
+    assert str(dirs["journal"] / "13.json") in alarms[0] and "malformed" in alarms[0]
+    assert _reap(dirs) == [], "a journal set aside is not read again"

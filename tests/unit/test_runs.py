@@ -76,9 +76,24 @@ def test_a_second_run_is_refused_while_the_first_lives_and_takes_over_when_it_is
     finally:
         holder.kill()
         holder.wait()
-    old = hostlock.hold("run-2", "elsewhere", 1, None, path=lock)
-    assert old["run_id"] == "run-1"
+    took = hostlock.hold("run-2", "elsewhere", 1, None, path=lock)
+    assert took["taken_over"]["run_id"] == "run-1" and took["set_aside"] is None
     assert hostlock.release("run-2", path=lock) and not os.path.exists(lock)
+
+
+@pytest.mark.parametrize("content", ["garbage{", "[1, 2]", '{"no": "run id"}'])
+def test_a_malformed_lock_file_is_set_aside_with_its_reason_and_the_host_taken(tmp_path, content):
+    lock = tmp_path / "run.lock"
+    lock.write_text(content)
+    took = hostlock.hold("run-3", "here", 1, None, path=str(lock))
+    assert took["taken_over"] is None
+    moved = took["set_aside"]["moved_to"]
+    assert moved.startswith(str(lock) + ".malformed-") and open(moved).read() == content
+    assert took["set_aside"]["why"]
+    assert hostlock.read(str(lock))["run_id"] == "run-3"
+    with pytest.raises(hostlock.Held, match="malformed"):
+        lock.write_text(content)
+        hostlock.stamp("run-3", 10, path=str(lock))
 
 
 def test_a_remote_holder_counts_as_gone_only_when_quiet_and_no_case_can_run(tmp_path):

@@ -89,6 +89,8 @@ options:
       - Add C(deferred) to nginx's listen directive (TCP_DEFER_ACCEPT). The kernel hands nginx a connection only once
         its first data has arrived, so nginx reads the request as it accepts and the connection is never waiting
         for it (nginx drains only such waiting, reusable connections when its slots run out).
+      - nginx asks the kernel to wait for that data one second only, so C(request) clients then send their request
+        in the thread that connects, the moment it connects, however busy the load generator is.
     type: bool
     default: false
   worker_processes:

@@ -46,6 +46,9 @@ def start(p, t0, workdir, track):
                                                     trickle=(p.get("client_trickle_bytes") or 1,
                                                              (p.get("client_trickle_interval_ms") or 100) / 1000.0),
                                                     pause_s=p.get("client_pause_s") or 0.0,
+                                                    # nginx takes a deferred connection only with its request, and
+                                                    # for a second only: it goes out with the connect
+                                                    send_with_connect=bool(p.get("listen_deferred")),
                                                     **kwargs)
             out = {"records": records, "stats": stats}
             code = 0

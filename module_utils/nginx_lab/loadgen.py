@@ -6,10 +6,12 @@ whether the response was complete.
 """
 
 import asyncio
+import concurrent.futures
 import errno
 import os
 import resource
 import signal
+import socket
 import time
 
 from . import loadgen_sessions
@@ -104,18 +106,43 @@ def _new_record(index):
             "bytes": 0, "complete": False}
 
 
-async def _request(record, seen, host, port, request, body, t0, meter, pause_s=0.0):
+def _connect_and_send(host, port, data, timeout, t0):
+    """In a thread: connect and send `data` at once, with nothing between the two but the kernel; (socket, when it
+    connected)."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    connected = time.monotonic() - t0
+    try:
+        sock.sendall(data)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, connected
+
+
+async def _request(record, seen, host, port, request, body, t0, meter, pause_s=0.0, senders=None):
     """One request, read until the server closes; the response's first and last bytes go to `seen`
     as they arrive (a client stopped half-way keeps what it got). `pause_s`: seconds between connecting and sending
-    (`sent` notes when the request went)."""
-    reader, writer = await asyncio.open_connection(host, port)
-    loadgen_sessions.opened(record, writer, t0)
+    (`sent` notes when the request went). With `senders` (a thread pool) the request goes out the moment the
+    connection is made, in the thread that made it, however busy the event loop is (listen ... deferred: nginx
+    takes the connection only with its request, and only for a second)."""
+    if senders is not None:
+        sock, connected = await asyncio.get_running_loop().run_in_executor(
+            senders, _connect_and_send, host, port, request + body, 30.0, t0)
+        reader, writer = await asyncio.open_connection(sock=sock)
+        loadgen_sessions.opened(record, writer, t0)
+        record["connected"] = connected
+        request, body = b"", b""
+    else:
+        reader, writer = await asyncio.open_connection(host, port)
+        loadgen_sessions.opened(record, writer, t0)
     meter.up()
     try:
         if pause_s:
             await asyncio.sleep(pause_s)
             record["sent"] = time.monotonic() - t0
-        writer.write(request)
+        if request:
+            writer.write(request)
         if body:
             writer.write(body)
         await writer.drain()
@@ -199,7 +226,7 @@ async def _hold(record, host, port, hold, timeout, t0, meter, setup):
 
 
 async def _client(index, host, port, request, body, timeout, t0, gate, meter, offset=0.0, hold=None, setup=None,
-                  session=None, pause_s=0.0):
+                  session=None, pause_s=0.0, senders=None):
     """One client: wait at the gate, then `offset` seconds (the ramp), then a request (`pause_s` after connecting),
     a hold (`hold`: (what it sends or None, whether an answer comes, seconds), `setup`: the SetUp all holding clients
     share) or a session of loadgen_sessions (`session(record, seen, meter)`)."""
@@ -226,7 +253,8 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter, of
                 record["end"] = time.monotonic() - t0
                 return record
         else:
-            await asyncio.wait_for(_request(record, seen, host, port, request, body, t0, meter, pause_s), timeout)
+            await asyncio.wait_for(_request(record, seen, host, port, request, body, t0, meter, pause_s, senders),
+                                   timeout)
     except asyncio.CancelledError:  # the case deadline: stopped, keeps its start time, has no end
         record["error"] = DEADLINE
         return record
@@ -245,13 +273,13 @@ async def _client(index, host, port, request, body, timeout, t0, gate, meter, of
 
 
 async def _run_python(host, port, clients, request, body, timeout, t0, meter, ramp_s=0.0, hold=None, session=None,
-                      pause_s=0.0):
+                      pause_s=0.0, senders=None):
     # Every client waits at the gate, so all of them start together (or on the ramp's schedule from then).
     gate = asyncio.Event()
     step = ramp_s / clients if clients else 0.0
     setup = SetUp(clients)
     tasks = [asyncio.ensure_future(_client(i, host, port, request, body, timeout, t0, gate, meter, i * step, hold,
-                                           setup, session, pause_s)) for i in range(clients)]
+                                           setup, session, pause_s, senders)) for i in range(clients)]
     # SIGTERM is the case deadline: every client still running is cancelled and recorded as stopped.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: [t.cancel() for t in tasks])
     await asyncio.sleep(0)
@@ -291,7 +319,7 @@ def _session(behaviour, host, port, request, body, path, t0, requests, trickle, 
 
 def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeout=30.0, t0=None, ramp_s=0.0,
                behaviour="request", hold_s=0.0, keepalive_path="/npl-keepalive", requests=1, trickle=(1, 0.1),
-               pause_s=0.0):
+               pause_s=0.0, send_with_connect=False):
     """Run `clients` asyncio clients, all at once or spread over `ramp_s`; each sends one request
     (`behaviour` request), holds its connection (hold-idle, keepalive-idle) until `hold_s` after the
     last client has connected (and been answered), so all are held together for `hold_s`, sends `requests`
@@ -308,9 +336,14 @@ def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeou
     session = _session(behaviour, host, port, request, body, path, t0, requests, trickle, pause_s)
     meter = Meter()
     loop = asyncio.new_event_loop()
+    # send_with_connect (request clients without a pause): connect and send in one thread each
+    senders = concurrent.futures.ThreadPoolExecutor(min(clients, 64)) if send_with_connect and behaviour == "request" \
+        and not pause_s else None
     try:
         records = loop.run_until_complete(_run_python(host, port, clients, request, body, timeout, t0, meter,
-                                                      ramp_s, hold, session, pause_s))
+                                                      ramp_s, hold, session, pause_s, senders))
     finally:
         loop.close()
+        if senders is not None:
+            senders.shutdown(wait=False, cancel_futures=True)
     return records, _usage(started, {"mode": "python", "open_peak": meter.peak})

@@ -7,7 +7,7 @@ takes) plus the client connections it accepted and has not closed. nginx counts 
 ngx_accept_disabled = connection_n / 8 - free_connection_n > 0, i.e. used > 7/8 of worker_connections."""
 
 from . import nginx_events
-from .measure_common import Missing, case_result
+from .measure_common import Missing, case_result, rounded
 
 __all__ = ["taken_past_seven_eighths", "room_share_past_seven_eighths", "refused_at_accept_share",
            "gap_when_dropped", "gap_minus_refused"]
@@ -102,9 +102,19 @@ def _shortfalls(doc):
     events = accept_record(doc)
     refused = sum(1 for e in events if e["kind"] == "no_slot")
     drained = sum(1 for e in events if e["kind"] == "reusing")
+    # how long the clients that failed took to learn it, on their own clock: on an emulated host the refusals wait
+    # in the kernel's accept queue until nginx comes round to them (0.6-1.4 s on a TCG VM), which says nothing of
+    # whether nginx waited for a slot; its own record does
+    took = sorted(c["end"] - c["start"] for c in doc["clients"]
+                  if c["start"] is not None and c["end"] is not None and c.get("error") in ("ECONNRESET", "EPIPE",
+                                                                                            "no-response"))
     return refused, drained, {"refused_at_accept": refused, "closed_to_make_room": drained,
                               "no_slot_upstream": sum(1 for e in events if e["kind"] == "no_slot_upstream"),
-                              "clients": doc["summary"]["clients"]["status_counts"]}
+                              "clients": doc["summary"]["clients"]["status_counts"],
+                              "refused_clients_failed_after_s": {
+                                  "min": rounded(took[0]) if took else None,
+                                  "median": rounded(took[len(took) // 2]) if took else None,
+                                  "max": rounded(took[-1]) if took else None}}
 
 
 def refused_at_accept_share(results, cases):

@@ -1,7 +1,7 @@
 """Action plugin of nginx_proxy_case: one task runs a case on the target and saves its result on the controller.
 
-The case runs through the same code as the module (module_utils nginx_lab.case_entry), started by a few lines
-of Python fed the kit's module_utils as one zip on stdin: the module's own start-up (AnsiballZ and
+The case runs through the same code as the module (module_utils nginx_lab.target.case_entry), started by a few lines
+of Python fed the kit's target package (module_utils/nginx_lab/target) as one zip on stdin: the module's own start-up (AnsiballZ and
 ansible.module_utils.basic, about 2.3 s of CPU per case on an emulated VM) is not paid, nothing is installed or
 left on the target, and the code on the target is always the controller's. The arguments are checked on the
 controller against the module's argument spec first, so bad input fails before anything starts. In check mode,
@@ -42,8 +42,8 @@ try:
     with os.fdopen(fd, "wb") as handle:
         handle.write(base64.b64decode(doc["bundle"]))
     sys.path.insert(0, bundle)
-    from nginx_lab import case_entry
-    outcome = case_entry.run(doc["params"])
+    from nginx_lab.target import case_entry
+    outcome = case_entry.run_case(doc["params"])
 finally:
     if os.getpid() == me:
         os.unlink(bundle)
@@ -55,26 +55,34 @@ RUNNER_COMMAND = "%s -c 'import base64,sys;exec(base64.b64decode(sys.stdin.readl
 _CACHE = {}
 
 
-def _kit_module(name):
-    """module_utils/nginx_lab/<name>.py (params: the argument spec and complete(); results_io: write_error), both
-    standard library only, loaded once per process."""
-    if name not in _CACHE:
-        spec = importlib.util.spec_from_file_location("npl_" + name, os.path.join(PACKAGE, name + ".py"))
+def _kit_module(side, name):
+    """module_utils/nginx_lab/<side>/<name>.py (target params: the argument spec and complete(); judge results_io:
+    write_error), both standard library only, loaded once per process."""
+    if (side, name) not in _CACHE:
+        spec = importlib.util.spec_from_file_location("npl_" + name, os.path.join(PACKAGE, side, name + ".py"))
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        _CACHE[name] = module
-    return _CACHE[name]
+        _CACHE[side, name] = module
+    return _CACHE[side, name]
+
+
+# What the runner ships to the target: the package's top and its target side, nothing of the controller's judge.
+SHIPPED = ("__init__.py", "target/")
 
 
 def _bundle():
-    """The nginx_lab package as a zip, base64: built once per process, the same bytes for the same files."""
+    """The nginx_lab package's target side as a zip, base64: built once per process, the same bytes for the same
+    files."""
     if "bundle" not in _CACHE:
         data = io.BytesIO()
         with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name in sorted(os.listdir(PACKAGE)):
-                if name.endswith(".py"):
-                    with open(os.path.join(PACKAGE, name), "rb") as handle:
-                        info = zipfile.ZipInfo("nginx_lab/" + name, date_time=(2020, 1, 1, 0, 0, 0))
+            for folder, _, names in sorted(os.walk(PACKAGE)):
+                for name in sorted(names):
+                    relative = os.path.relpath(os.path.join(folder, name), PACKAGE)
+                    if not name.endswith(".py") or not relative.startswith(SHIPPED):
+                        continue
+                    with open(os.path.join(folder, name), "rb") as handle:
+                        info = zipfile.ZipInfo("nginx_lab/" + relative, date_time=(2020, 1, 1, 0, 0, 0))
                         info.compress_type = zipfile.ZIP_DEFLATED
                         archive.writestr(info, handle.read())
         _CACHE["bundle"] = base64.b64encode(data.getvalue()).decode("ascii")
@@ -114,10 +122,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
         save_as = args.pop("save_as", None)  # params.CONTROLLER_OPTIONS
-        params = _kit_module("params")
+        params = _kit_module("target", "params")
         checked = ArgumentSpecValidator(params.ARGUMENT_SPEC).validate(args)
         # Failures are returned, not raised: a raised error skips the task's failed_when (ansible-core 2.19), and the
-        # run's slots record a failed case and go on (playbooks/tasks/run_units.yml).
+        # run's slots record a failed case and go on (playbooks/tasks/slot_cases.yml).
         if checked.error_messages:
             result.update(failed=True, msg="nginx_proxy_case: %s" % "; ".join(checked.error_messages))
             return result
@@ -165,7 +173,7 @@ class ActionModule(ActionBase):
                 result["saved_to"] = save(save_as, outcome.pop("case_result"))
             except OSError as exc:
                 result.update(failed=True, elapsed=outcome.get("elapsed"), msg="nginx_proxy_case: the case ran, but %s"
-                              % _kit_module("results_io").write_error(exc, "its result", save_as))
+                              % _kit_module("judge", "results_io").write_error(exc, "its result", save_as))
                 return result
         result.update(outcome)
         result["changed"] = True

@@ -19,9 +19,11 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "module_utils"))
+sys.path.insert(0, ROOT)
 
-from nginx_lab import case, loadgen, loadgen_curl, netns, params, role_defaults  # noqa: E402
-from nginx_lab.guardian import run_supervised  # noqa: E402
+from nginx_lab.target import case, loadgen, loadgen_curl, netns, params  # noqa: E402
+from nginx_lab.target.guardian import run_supervised  # noqa: E402
+from tests.support import role_defaults  # noqa: E402
 
 UPSTREAM = role_defaults.upstream_binary()
 PORT = 8080
@@ -83,7 +85,7 @@ def bench_sampler(quick):
     for clients in (100, 1024, 8000):
         if quick and clients > 5000:
             continue
-        doc = case.run(case_params(clients))
+        doc = case.execute(case_params(clients))
         t = doc["samples"]["unix"]["t"]
         span = t[-1] - t[0]
         cpu = doc["meta"]["sampler"]["cpu_seconds"]

@@ -5,7 +5,7 @@
 
 Runs playbooks/cases.yml on this machine (every case and lab of the catalogue) three ways: one case
 after another with one repetition (the kit's original schedule), the parallel scheduler with one
-repetition, and the default run (npl_parallel and npl_repeat as playbooks/vars/run.yml sets them). Each
+repetition, and the default run (npl_parallel and npl_repeat as playbooks/vars/settings.yml sets them). Each
 row: wall time from run.json, case runs, and the verdicts the run gave. Figures, not assertions: the
 targets (default run within 2x the sequential one, one parallel repetition within 45 s) are read off.
 """
@@ -20,7 +20,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "module_utils"))
 
-from nginx_lab import verdicts  # noqa: E402
+from nginx_lab.judge import verdicts  # noqa: E402
 
 RUNS = {
     "sequential": ["-e", "npl_parallel=false", "-e", "npl_repeat=1"],

@@ -90,7 +90,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.nginx_lab import hostlock, reaper
+from ansible.module_utils.nginx_lab.target import hostlock, reaper
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", required=True, choices=["held", "released"]),

@@ -63,7 +63,7 @@ elapsed:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.nginx_lab import report, results_io
+from ansible.module_utils.nginx_lab.judge import report, results_io
 
 ARGUMENT_SPEC = dict(
     run_dir=dict(type="path", required=True),

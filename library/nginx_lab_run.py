@@ -153,7 +153,8 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.nginx_lab import results_io, runs
+from ansible.module_utils.nginx_lab.judge import results_io, run_folder
+from ansible.module_utils.nginx_lab.target import params
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", required=True, choices=["started", "finished", "published", "abandoned"]),
@@ -176,23 +177,23 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     started = time.monotonic()
-    if p["run_id"] is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", p["run_id"]):
+    if p["run_id"] is not None and not re.fullmatch(params.NAME, p["run_id"]):
         module.fail_json(msg="run_id %r is not a safe folder name (letters, digits, . _ -)" % p["run_id"], elapsed=0.0)
-    for key in ("slots", "repeat"):
-        if not 1 <= p[key] <= 1000:
-            module.fail_json(msg="%s=%s must be 1..1000" % (key, p[key]), elapsed=0.0)
+    errors = params.check_run({"repeat": p["repeat"], "slots": p["slots"]})
+    if errors:
+        module.fail_json(msg="; ".join(errors), elapsed=0.0)
     try:
         if p["state"] == "started":
-            pid, start = runs.controller_process()
-            plan = runs.schedule(list(p["cases"]), p["cases"], set(p["exclusive"]), p["slots"], p["repeat"],
+            pid, start = run_folder.controller_process()
+            plan = run_folder.schedule(list(p["cases"]), p["cases"], set(p["exclusive"]), p["slots"], p["repeat"],
                                  set(p["background"]), p["min_repeat"])
             if module.check_mode:
-                rid = p["run_id"] or runs.new_run_id()
+                rid = p["run_id"] or run_folder.new_run_id()
                 module.exit_json(changed=False, run_id=rid, run_dir=os.path.join(p["results_dir"], rid), schedule=plan,
                                  hosts=p["hosts"],
                                  controller=dict(host=socket.gethostname(), pid=pid, start=start),
                                  started_at=time.time(), elapsed=0.0)
-            rid, run_dir = runs.create(p["results_dir"], p["hosts"], p["run_id"])
+            rid, run_dir = run_folder.create(p["results_dir"], p["hosts"], p["run_id"])
             module.exit_json(changed=True, run_id=rid, run_dir=run_dir, schedule=plan, hosts=p["hosts"],
                              controller=dict(host=socket.gethostname(), pid=pid, start=start), started_at=time.time(),
                              elapsed=round(time.monotonic() - started, 3))
@@ -202,15 +203,15 @@ def main():
         if module.check_mode:
             module.exit_json(changed=False, run_id=p["run_id"], run_dir=run_dir, elapsed=0.0)
         if p["state"] == "abandoned":
-            module.exit_json(changed=runs.abandon(run_dir, p["hosts"]), run_id=p["run_id"], run_dir=run_dir,
+            module.exit_json(changed=run_folder.abandon(run_dir, p["hosts"]), run_id=p["run_id"], run_dir=run_dir,
                              elapsed=round(time.monotonic() - started, 3))
         if p["state"] == "published":
-            module.exit_json(changed=True, run_id=p["run_id"], run_dir=run_dir, latest=runs.publish(run_dir),
+            module.exit_json(changed=True, run_id=p["run_id"], run_dir=run_dir, latest=run_folder.publish(run_dir),
                              elapsed=round(time.monotonic() - started, 3))
         record = dict(p["record"])
         if p["kit_dir"]:
-            record["kit_commit"] = runs.kit_commit(p["kit_dir"])
-        link = runs.finish(run_dir, record, latest=p["latest"])
+            record["kit_commit"] = run_folder.kit_commit(p["kit_dir"])
+        link = run_folder.finish(run_dir, record, latest=p["latest"])
         module.exit_json(changed=True, run_id=p["run_id"], run_dir=run_dir, latest=link,
                          elapsed=round(time.monotonic() - started, 3))
     except OSError as exc:

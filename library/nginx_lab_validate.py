@@ -28,6 +28,14 @@ options:
     description: Also compare what each case needs (open files, memory) with this host's limits.
     type: bool
     default: true
+  repeat:
+    description:
+      - The run's repetitions (C(npl_repeat)), checked against the parameter table's run bounds (params.RUN_BOUNDS)
+        when given.
+    type: raw
+  slots:
+    description: The run's cases at once per host (C(npl_parallel_slots)), checked the same way when given.
+    type: raw
 author:
   - nginx-proxy-lab developers
 """
@@ -62,10 +70,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.nginx_lab import case as lab_case
-from ansible.module_utils.nginx_lab import params as lab_params
+from ansible.module_utils.nginx_lab.target import case as lab_case
+from ansible.module_utils.nginx_lab.target import params as lab_params
 
-ARGUMENT_SPEC = dict(cases=dict(type="dict", required=True), host_checks=dict(type="bool", default=True))
+ARGUMENT_SPEC = dict(cases=dict(type="dict", required=True), host_checks=dict(type="bool", default=True),
+                     repeat=dict(type="raw"), slots=dict(type="raw"))
 
 
 def check_case(name, values, host_checks):
@@ -88,7 +97,7 @@ def check_case(name, values, host_checks):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     started = time.monotonic()
-    errors = []
+    errors = lab_params.check_run({"repeat": module.params["repeat"], "slots": module.params["slots"]})
     for name, values in module.params["cases"].items():
         errors += ["%s: %s" % (name, e) for e in check_case(name, values, module.params["host_checks"])]
     out = dict(changed=False, checked=sorted(module.params["cases"]), errors=errors,

@@ -13,7 +13,7 @@ short_description: Decide CONFIRMED / REFUTED / VARIES / INCONCLUSIVE for every 
 description:
   - Reads C(<run_dir>/<host>/<case>.r<k>.json) (every repetition k) and the claims file, judges each claim
     on each repetition, and decides one verdict per claim and host from them (VARIES when repetitions
-    disagree; the rule is in module_utils/nginx_lab/repetitions.py). Writes C(verdicts.json) and
+    disagree; the rule is in module_utils/nginx_lab/judge/repetitions.py). Writes C(verdicts.json) and
     C(verdicts.junit.xml) (one test case per claim and host) into I(run_dir). Runs nothing else.
 options:
   run_dir:
@@ -68,7 +68,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.nginx_lab import results_io, verdicts
+from ansible.module_utils.nginx_lab.judge import results_io, verdicts
 
 ARGUMENT_SPEC = dict(
     run_dir=dict(type="path", required=True),

@@ -12,7 +12,8 @@ module: nginx_proxy_case
 short_description: Run one nginx reverse-proxy case against a misbehaving Unix-socket upstream and sample /proc
 description:
   - Creates a private network namespace (default), sets C(net.core.somaxconn) inside it, starts the
-    upstream program in one of five modes and a private nginx instance in front of it, runs N
+    upstream program in one of its modes (ok, no-accept, no-read, no-write, no-close, delay, keepalive) and a private
+    nginx instance in front of it, runs N
     concurrent clients, and samples C(/proc/net/unix), the listener queue (sock_diag), nginx
     stub_status and nginx memory while they run.
   - Everything the case creates (processes, namespace, files, sysctl changes) is removed when the case
@@ -42,14 +43,20 @@ options:
     default: netns
     choices: [netns, host]
   somaxconn:
-    description: net.core.somaxconn in force when the upstream calls listen().
+    description:
+      - net.core.somaxconn in force when the upstream calls listen().
+      - From 1 to 2147483647; any other value is refused before anything runs.
     type: int
     default: 4096
   somaxconn_after_listen:
-    description: If set, net.core.somaxconn is changed to this value after the upstream and nginx listen.
+    description:
+      - If set, net.core.somaxconn is changed to this value after the upstream and nginx listen.
+      - From 1 to 2147483647; any other value is refused before anything runs.
     type: int
   upstream_backlog:
-    description: Backlog the upstream passes to listen(); the kernel caps it at somaxconn.
+    description:
+      - Backlog the upstream passes to listen(); the kernel caps it at somaxconn.
+      - From 1 to 2147483647; any other value is refused before anything runs.
     type: int
     default: 4096
   upstream_content_length:
@@ -57,7 +64,9 @@ options:
     type: bool
     default: false
   upstream_delay_ms:
-    description: Milliseconds the C(delay) and C(keepalive) upstreams wait between reading a request and answering (0..3600000).
+    description:
+      - Milliseconds the C(delay) and C(keepalive) upstreams wait between reading a request and answering.
+      - From 0 to 3600000; any other value is refused before anything runs.
     type: int
     default: 1000
   upstream_binary:
@@ -69,7 +78,9 @@ options:
     type: path
     default: /usr/sbin/nginx
   nginx_port:
-    description: Loopback port nginx listens on.
+    description:
+      - Loopback port nginx listens on.
+      - From 1 to 65535; any other value is refused before anything runs.
     type: int
     default: 80
   nginx_backlog:
@@ -77,6 +88,7 @@ options:
       - backlog= of nginx's listen directive; nginx's default (511) when unset.
       - The kernel caps it at net.core.somaxconn (I(somaxconn)) when nginx listens; the result says what the listener
         got (C(meta.nginx_listener.backlog)) and the case warns when it is less than asked.
+      - From 1 to 2147483647; any other value is refused before anything runs.
     type: int
   listen_reuseport:
     description:
@@ -94,20 +106,27 @@ options:
     type: bool
     default: false
   worker_processes:
-    description: nginx worker_processes.
+    description:
+      - nginx worker_processes.
+      - From 1 to 64; any other value is refused before anything runs.
     type: int
     default: 1
   worker_connections:
-    description: nginx worker_connections.
+    description:
+      - nginx worker_connections.
+      - From 1 to 1048576; any other value is refused before anything runs.
     type: int
     default: 256
   worker_rlimit_nofile:
-    description: nginx worker_rlimit_nofile, unset by default.
+    description:
+      - nginx worker_rlimit_nofile, unset by default.
+      - From 1 to 1048576; any other value is refused before anything runs.
     type: int
   client_header_timeout:
     description:
       - nginx client_header_timeout in seconds; nginx's default (60 s) when unset. The idle labs raise it, since
         on an emulated VM the load generator can take more than a minute to send its 10,000th request.
+      - From 1 to 86400; any other value is refused before anything runs.
     type: int
   accept_mutex:
     description:
@@ -120,13 +139,18 @@ options:
     description:
       - nginx accept_mutex_delay in milliseconds (nginx's default, 500, when unset), how long a worker without the
         accept mutex waits before it tries again.
+      - From 1 to 60000; any other value is refused before anything runs.
     type: int
   keepalive_timeout:
-    description: nginx keepalive_timeout in seconds (the research's 10); see I(omit_directives) for nginx's default.
+    description:
+      - nginx keepalive_timeout in seconds (the research's 10); see I(omit_directives) for nginx's default.
+      - From 0 to 86400; any other value is refused before anything runs.
     type: int
     default: 10
   keepalive_requests:
-    description: nginx keepalive_requests (1..1000000); not written when unset, so nginx's default applies.
+    description:
+      - nginx keepalive_requests; not written when unset, so nginx's default applies.
+      - From 1 to 1000000; any other value is refused before anything runs.
     type: int
   omit_directives:
     description: Directives of the research's configuration to leave out, so that nginx's own default applies.
@@ -152,10 +176,14 @@ options:
     type: bool
     default: false
   upstream_keepalive:
-    description: The upstream block's keepalive, the idle upstream connections each worker may keep (1..100000); none when unset.
+    description:
+      - The upstream block's keepalive, the idle upstream connections each worker may keep; none when unset.
+      - From 1 to 100000; any other value is refused before anything runs.
     type: int
   proxy_timeout:
-    description: proxy_connect_timeout, proxy_send_timeout and proxy_read_timeout, in seconds.
+    description:
+      - proxy_connect_timeout, proxy_send_timeout and proxy_read_timeout, in seconds.
+      - From 0.1 to 3600; any other value is refused before anything runs.
     type: float
     default: 5
   nginx_default_timeouts:
@@ -163,7 +191,9 @@ options:
     type: bool
     default: false
   proxy_locations:
-    description: Number of proxy_pass locations in the configuration.
+    description:
+      - Number of proxy_pass locations in the configuration.
+      - From 1 to 100; any other value is refused before anything runs.
     type: int
     default: 1
   client_max_body_size:
@@ -182,7 +212,9 @@ options:
     type: str
     default: /stats
   clients:
-    description: Number of concurrent clients.
+    description:
+      - Number of concurrent clients.
+      - From 1 to 100000; any other value is refused before anything runs.
     type: int
     default: 100
   client_mode:
@@ -200,11 +232,15 @@ options:
     type: str
     default: /
   request_body_bytes:
-    description: Size of a random request body sent by each client (0 for none).
+    description:
+      - Size of a random request body sent by each client (0 for none).
+      - From 0 to 1073741824; any other value is refused before anything runs.
     type: int
     default: 0
   client_timeout:
-    description: Seconds after which a client gives up; defaults to I(deadline) minus one second.
+    description:
+      - Seconds after which a client gives up; defaults to I(deadline) minus one second.
+      - From 0.1 to 86400; any other value is refused before anything runs.
     type: float
   client_behaviour:
     description:
@@ -223,7 +259,9 @@ options:
     default: request
     choices: [request, hold-idle, hold-partial, keepalive-idle, keepalive-requests, trickle-headers, trickle-body]
   client_ramp_s:
-    description: Seconds over which the clients start, evenly spaced (0 starts them all at once).
+    description:
+      - Seconds over which the clients start, evenly spaced (0 starts them all at once).
+      - From 0 to 600; any other value is refused before anything runs.
     type: float
     default: 0
   client_hold_s:
@@ -231,18 +269,25 @@ options:
       - Seconds the C(hold-idle) or C(keepalive-idle) clients stay idle once the last of them is set up
         (connected, and answered for C(keepalive-idle)), so all are held together this long however slowly the
         host opens them. 0 with C(request).
+      - From 0 to 86400; any other value is refused before anything runs.
     type: float
     default: 0
   client_requests:
-    description: Requests each C(keepalive-requests) client sends on its connection (1..100000).
+    description:
+      - Requests each C(keepalive-requests) client sends on its connection.
+      - From 1 to 100000; any other value is refused before anything runs.
     type: int
     default: 1
   client_trickle_bytes:
-    description: Bytes a trickling client sends at a time.
+    description:
+      - Bytes a trickling client sends at a time.
+      - From 1 to 1048576; any other value is refused before anything runs.
     type: int
     default: 1
   client_trickle_interval_ms:
-    description: Milliseconds between a trickling client's pieces.
+    description:
+      - Milliseconds between a trickling client's pieces.
+      - From 1 to 60000; any other value is refused before anything runs.
     type: float
     default: 100
   client_pause_s:
@@ -250,6 +295,7 @@ options:
       - Seconds a C(request) client waits between connecting and sending its request (nginx holds the connection
         meanwhile as one waiting for its request), or a C(keepalive-requests) client between one answer and its next
         request (the connection is an idle keep-alive one meanwhile).
+      - From 0 to 600; any other value is refused before anything runs.
     type: float
     default: 0
   actions:
@@ -282,15 +328,21 @@ options:
         type: str
         choices: [changed, broken]
   deadline:
-    description: Seconds after the clients start by which the case ends, whatever the clients do.
+    description:
+      - Seconds after the clients start by which the case ends, whatever the clients do.
+      - From 1 to 86400; any other value is refused before anything runs.
     type: float
     default: 30
   settle_s:
-    description: Seconds sampled before the clients start.
+    description:
+      - Seconds sampled before the clients start.
+      - From 0 to 60; any other value is refused before anything runs.
     type: float
     default: 0.3
   tail_s:
-    description: Seconds sampled after the clients end.
+    description:
+      - Seconds sampled after the clients end.
+      - From 0 to 60; any other value is refused before anything runs.
     type: float
     default: 0.5
   strace:
@@ -302,11 +354,15 @@ options:
     default: none
     choices: [none, startup, workers]
   unix_interval_ms:
-    description: Sampling interval of /proc/net/unix and sock_diag, in milliseconds.
+    description:
+      - Sampling interval of /proc/net/unix and sock_diag, in milliseconds.
+      - From 1 to 10000; any other value is refused before anything runs.
     type: float
     default: 10
   stub_interval_ms:
-    description: Sampling interval of stub_status and nginx memory, in milliseconds.
+    description:
+      - Sampling interval of stub_status and nginx memory, in milliseconds.
+      - From 10 to 60000; any other value is refused before anything runs.
     type: float
     default: 100
   stub_status_sampling:
@@ -320,21 +376,25 @@ options:
     choices: [during, after]
   sampler_nice:
     description:
-      - Nice value of the two sampling threads (-20..19). 0, the default, leaves them at the priority
+      - Nice value of the two sampling threads. 0, the default, leaves them at the priority
         of nginx and the upstream. Below 0 they sample steadily on an overloaded host, but they take
         the CPU from nginx while they do (on a 2-CPU TCG VM at -10, nginx needed up to 1.2 s for
         case 1's requests instead of 0.03 s).
+      - From -20 to 19; any other value is refused before anything runs.
     type: int
     default: 0
   client_nice:
     description:
-      - Nice value (0..19) of the load generator and every curl process it starts. Above 0 the clients yield the
+      - Nice value of the load generator and every curl process it starts. Above 0 the clients yield the
         CPU to nginx, the upstream and the samplers; on a one-CPU emulated VM 100 curl processes at 0 starved the
         samplers (one sample every 0.27 s where 0.01 s was asked).
+      - From 0 to 19; any other value is refused before anything runs.
     type: int
     default: 0
   repetition:
-    description: Which repetition of the case this is (1 for the first), recorded in the result's C(meta.repetition).
+    description:
+      - Which repetition of the case this is (1 for the first), recorded in the result's C(meta.repetition).
+      - From 1 to 1000; any other value is refused before anything runs.
     type: int
     default: 1
   run_id:
@@ -349,11 +409,11 @@ options:
         left out of the returned values, so a run's memory does not grow with its results.
     type: path
 notes:
-  - The action plugin of the same name runs the case on the target through the kit's runner
-    (C(/opt/nginx-proxy-lab/lib/runner.py), installed by the C(lab_runner) role) when the runner there is the
-    same code as the controller's (a digest of the files), which saves the module's start-up (about 2.5 s per
-    case on an emulated VM); otherwise through this module, with a warning. Both run the same code
-    (module_utils C(nginx_lab.case_entry)).
+  - The action plugin of the same name checks the arguments on the controller, then runs the case on the target
+    through a few lines of Python fed the kit's target package (module_utils/nginx_lab/target) as a zip on stdin
+    (C(npl-runner) in C(ps)), which saves this module's start-up (about 2.3 s of CPU per case on an emulated VM);
+    in check mode, or with C(NPL_CASE_VIA_MODULE=1) in the environment, this module runs instead. Both run the same
+    code (module_utils C(nginx_lab.target.case_entry)).
 author:
   - nginx-proxy-lab developers
 """
@@ -404,9 +464,9 @@ elapsed:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.nginx_lab import case as lab_case
-from ansible.module_utils.nginx_lab import case_entry
-from ansible.module_utils.nginx_lab.params import ARGUMENT_SPEC, CONTROLLER_OPTIONS, complete
+from ansible.module_utils.nginx_lab.target import case as lab_case
+from ansible.module_utils.nginx_lab.target import case_entry
+from ansible.module_utils.nginx_lab.target.params import ARGUMENT_SPEC, CONTROLLER_OPTIONS, complete
 
 
 def main():
@@ -417,7 +477,7 @@ def main():
         if errors:
             module.fail_json(msg="; ".join(errors), elapsed=0.0)
         module.exit_json(changed=False, elapsed=0.0)
-    outcome = case_entry.run(params)
+    outcome = case_entry.run_case(params)
     if outcome.pop("failed"):
         module.fail_json(**outcome)
     for warning in outcome.pop("warnings"):

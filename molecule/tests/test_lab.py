@@ -12,8 +12,10 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLEC
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "module_utils"))
-from nginx_lab import pinned, role_defaults  # noqa: E402  (the kit's own code, not an installed package)
-from nginx_lab.claims import MEASURE_DOMAINS  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", ".."))
+# the kit's own code (not an installed package), and the tests' support
+from nginx_lab.judge.claims import MEASURE_DOMAINS  # noqa: E402
+from tests.support import pinned, role_defaults  # noqa: E402
 RESULTS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "results", "latest")
 
 

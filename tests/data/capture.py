@@ -13,7 +13,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "module_utils"))
 
-from nginx_lab import netns, nginx_conf  # noqa: E402
+from nginx_lab.target import netns, nginx_conf  # noqa: E402
 
 UPSTREAM = "/opt/nginx-proxy-lab/bin/upstream"
 NS = "npl-capture"

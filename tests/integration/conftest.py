@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from nginx_lab import hostlock, reaper
-from nginx_lab.results_io import first_repetition, load_run
+from nginx_lab.target import hostlock, reaper
+from nginx_lab.judge.results_io import first_repetition, load_run
 
 from . import lab
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import time
 
-from nginx_lab import role_defaults
+from ..support import role_defaults
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")

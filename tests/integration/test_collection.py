@@ -37,7 +37,7 @@ def installed(tmp_path_factory):
 def test_the_collection_holds_the_kit_s_modules_plugins_and_roles(installed):
     root = installed["path"] / "ansible_collections" / "npl" / "nginx_proxy_lab"
     for part in ("plugins/modules/nginx_proxy_case.py", "plugins/action/nginx_proxy_case.py",
-                 "plugins/callback/npl_progress.py", "plugins/module_utils/nginx_lab/case.py",
+                 "plugins/callback/npl_progress.py", "plugins/module_utils/nginx_lab/target/case.py",
                  "roles/lab_upstream/files/upstream.c", "roles/lab_nginx/meta/argument_specs.yml"):
         assert (root / part).is_file(), part
     with open(root / "MANIFEST.json") as handle:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from nginx_lab import journal
+from nginx_lab.target import journal
 
 from . import lab
 

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from nginx_lab import claims as ev
+from nginx_lab.judge import claims as ev
 
 from . import lab
 from .test_cleanup import wait_until_running

@@ -3,7 +3,7 @@ state changed gives the other outcome. Busy connections (their request there whe
 deferred) are refused at accept and counted in accepts - handled; connected, silent clients are reusable, so nginx
 closes the oldest of them instead (ngx_drain_connections) and the gap stays 0."""
 
-from nginx_lab import measures_accept
+from nginx_lab.judge import measures_accept
 
 from . import lab
 

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from nginx_lab import reaper
-from nginx_lab.procnet import process_table
+from nginx_lab.target import reaper
+from nginx_lab.target.procnet import process_table
 
 from . import lab
 from .test_cleanup import SLOW_CASE, start_module, wait_until_running

@@ -64,10 +64,9 @@ def stored_results(folder):
 def assert_every_claim_decided(results, ids):
     """The shipped claims whose cases are all in `results` are exactly `ids`, and each gets CONFIRMED or REFUTED
     with a number for every check."""
-    import yaml
-    from nginx_lab import claims
-    with open(CLAIMS_FILE) as handle:
-        shipped = [c for c in yaml.safe_load(handle)["npl_claims"] if all(case in results for case in c["tested_by"])]
+    from nginx_lab.judge import claims
+    from nginx_lab.judge.results_io import load_claims
+    shipped = [c for c in load_claims(CLAIMS_FILE) if all(case in results for case in c["tested_by"])]
     assert {c["id"] for c in shipped} == set(ids)
     for claim in shipped:
         row = claims.evaluate_claim(claim, results)

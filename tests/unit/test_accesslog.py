@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from nginx_lab import accesslog
-from nginx_lab import measures_clients as ev
+from nginx_lab.judge import accesslog
+from nginx_lab.judge import measures_clients as ev
 
 from .helpers import DATA, run_doc
 

@@ -1,12 +1,13 @@
 """The evaluator's logic on a real run (tests/data/run-6.18) and on claims written for the test."""
 
 import copy
+import os
 import re
 
 import pytest
 
-from nginx_lab import claims as ev
-from nginx_lab.results_io import load_claims
+from nginx_lab.judge import claims as ev
+from nginx_lab.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, run_results
 
@@ -117,3 +118,16 @@ def test_the_catalogue_uses_no_yaml_merge_keys():
     from .helpers import ROOT
     with open(os.path.join(ROOT, "playbooks", "vars", "catalogue.yml")) as handle:
         assert "<<:" not in handle.read()
+
+
+def test_the_cases_a_claim_reads_come_from_its_checks_and_a_differing_list_is_refused():
+    import yaml
+    from .helpers import ROOT
+    with open(os.path.join(ROOT, "playbooks", "vars", "catalogue.yml")) as handle:
+        catalogue = yaml.safe_load(handle)["npl_catalogue"]
+    for c in load_claims(CLAIMS_FILE):
+        assert c["tested_by"] and set(c["tested_by"]) <= set(catalogue), c["id"]
+    r4 = [c for c in load_claims(CLAIMS_FILE) if c["id"] == "R4"][0]
+    assert r4["tested_by"] == ["case1-ok-curl"]
+    wrong = dict(r4, tested_by=["case1-ok"])
+    assert any("tested_by is derived" in e for e in ev.validate_claims([wrong]))

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 
-from nginx_lab import loadgen
+from nginx_lab.target import loadgen
 
 ANSWERED = 3
 

@@ -5,8 +5,8 @@ import socket
 import threading
 import time
 
-from nginx_lab import loadgen
-from nginx_lab.summary import outcome
+from nginx_lab.target import loadgen
+from nginx_lab.target.summary import outcome
 
 
 def _listener(close_first=0):

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from nginx_lab import measures_lifecycle as ml
-from nginx_lab.measure_common import Missing
+from nginx_lab.judge import measures_lifecycle as ml
+from nginx_lab.judge.measure_common import Missing
 
 from .helpers import DATA, assert_every_claim_decided, stored_results
 

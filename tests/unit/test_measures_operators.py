@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from nginx_lab import claims, measures_capacity, measures_kernel
+from nginx_lab.judge import claims, measures_capacity, measures_kernel
 
 from .helpers import DATA, stored_results
 
@@ -95,13 +95,12 @@ def test_memory_per_idle_connection_is_the_slope_over_the_three_labs(results):
 
 
 def test_every_operator_claim_gets_a_verdict_with_numbers(results):
-    import yaml
+    from nginx_lab.judge.results_io import load_claims
     from .helpers import CLAIMS_FILE
     # the labs that read nginx's accept record were captured again with it (tests/data/run-6.18-accept)
     results = dict(results, **stored_results(os.path.join(DATA, "run-6.18-accept", "localhost")))
-    with open(CLAIMS_FILE) as handle:
-        shipped = [c for c in yaml.safe_load(handle)["npl_claims"] if c["id"].startswith("O")
-                   and all(case in results for case in c["tested_by"])]
+    shipped = [c for c in load_claims(CLAIMS_FILE) if c["id"].startswith("O")
+               and all(case in results for case in c["tested_by"])]
     assert {c["id"].rstrip("abcde") for c in shipped} == {"O1", "O2", "O3", "O4", "O5", "O9", "O12", "O13"}
     for claim in shipped:
         row = claims.evaluate_claim(claim, results)

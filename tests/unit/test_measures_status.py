@@ -6,9 +6,9 @@ import gzip
 import json
 import os
 
-from nginx_lab import claims as ev
-from nginx_lab.measures_status import active_formula
-from nginx_lab.results_io import load_claims
+from nginx_lab.judge import claims as ev
+from nginx_lab.judge.measures_status import active_formula
+from nginx_lab.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, DATA, run_results
 

@@ -53,3 +53,38 @@ def test_documentation_matches_the_argument_spec(name):
         if want.get("elements"):
             assert doc.get("elements") == want["elements"], key
         assert doc.get("description"), "%s has no description" % key
+
+
+def test_every_bound_of_the_parameter_table_is_documented_as_it_is_checked():
+    """The case module's DOCUMENTATION states each number's bounds in one sentence, from params.BOUNDS (the one table
+    the validation uses), and states no other range."""
+    import re
+    from nginx_lab.target import params
+    options = documented("nginx_proxy_case")
+    fmt = lambda v: str(int(v)) if float(v).is_integer() else str(v)  # noqa: E731
+    for key, doc in options.items():
+        text = " ".join(doc["description"] if isinstance(doc["description"], list) else [doc["description"]])
+        ranges = re.findall(r"From (-?[0-9.]+) to (-?[0-9.]+); any other value is refused", text)
+        if key in params.BOUNDS:
+            low, high = params.BOUNDS[key]
+            assert ranges == [(fmt(low), fmt(high))], (key, ranges, params.BOUNDS[key])
+        else:
+            assert not ranges, key
+        assert not re.search(r"\(-?[0-9.]+\.\.-?[0-9.]+\)", text), "%s states a range in prose: %s" % (key, text)
+
+
+def test_the_docs_name_the_upstream_modes_the_code_has():
+    """Where a text names the upstream's modes it names all of them, and nothing counts them in words."""
+    import re
+    from nginx_lab.target import params
+    texts = {"library/nginx_proxy_case.py": None, "collection/README.md": None, "README.md": None}
+    for path in texts:
+        with open(os.path.join(ROOT, path)) as handle:
+            text = " ".join(handle.read().split())
+        assert not re.search(r"\b(two|three|four|five|six|seven|eight|nine|ten) modes\b", text), path
+        listed = re.findall(r"modes[^.]*?\b((?:ok|no-accept|no-read|no-write|no-close|delay|keepalive)(?:(?:,| or| and|,? \|) "
+                            r"(?:ok|no-accept|no-read|no-write|no-close|delay|keepalive))+)", text)
+        if path != "README.md":
+            assert listed, "%s no longer lists the modes" % path
+        for found in listed:
+            assert set(re.findall(r"[a-z-]+", found)) - {"or", "and"} == set(params.MODES), (path, found)

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from nginx_lab import nginx_conf, params
+from nginx_lab.target import nginx_conf, params
 
 # The values of issue 7, each of which used to reach nginx.conf.
 HOSTILE = {
@@ -130,3 +130,13 @@ def test_reload_actions_are_refused_with_the_fix(action, fix):
     assert any(fix in e for e in errors), errors
     ok = params.defaults(case="x", mode="ok", actions=[{"at_s": 1, "action": "reload", "config": "broken"}])
     assert params.check(ok) == []
+
+
+@pytest.mark.parametrize("sizes, words", [
+    ({"repeat": 0}, "repeat=0"), ({"repeat": "3x"}, "repeat=3x"), ({"slots": 65}, "slots=65"),
+    ({"repeat": 101, "slots": 0}, "fix the -e value"),
+])
+def test_a_run_size_outside_the_one_table_of_run_bounds_is_refused(sizes, words):
+    errors = params.check_run(sizes)
+    assert errors and words in " ".join(errors)
+    assert params.check_run({"repeat": "3", "slots": 6}) == []

@@ -7,10 +7,10 @@ import os
 import pytest
 import yaml
 
-from nginx_lab import pinned
-from nginx_lab.claims import MEASURE_DOMAINS
-from nginx_lab import repetitions as reps
-from nginx_lab.results_io import load_claims
+from ..support import pinned
+from nginx_lab.judge.claims import MEASURE_DOMAINS
+from nginx_lab.judge import repetitions as reps
+from nginx_lab.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, ROOT, stored_repetitions
 

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from nginx_lab import journal, reaper
-from nginx_lab.procnet import start_ticks
+from nginx_lab.target import journal, reaper
+from nginx_lab.target.procnet import start_ticks
 
 
 def _dead_pid():

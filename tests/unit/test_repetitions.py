@@ -2,8 +2,8 @@
 
 import pytest
 
-from nginx_lab import repetitions as reps
-from nginx_lab.results_io import load_claims
+from nginx_lab.judge import repetitions as reps
+from nginx_lab.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, run_results, stored_repetitions
 

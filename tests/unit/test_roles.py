@@ -6,8 +6,8 @@ import os
 import pytest
 import yaml
 
-from nginx_lab import role_defaults
-from nginx_lab.params import ARGUMENT_SPEC
+from ..support import role_defaults
+from nginx_lab.target.params import ARGUMENT_SPEC
 
 from .helpers import ROOT
 

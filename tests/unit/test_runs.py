@@ -7,38 +7,39 @@ import time
 
 import pytest
 
-from nginx_lab import hostlock, procnet, runs
+from nginx_lab.judge import run_folder
+from nginx_lab.target import hostlock, procnet
 
 
 def test_run_ids_made_in_the_same_second_differ_and_never_share_a_folder(tmp_path):
-    made = [runs.create(str(tmp_path), ["a", "b"]) for _ in range(50)]
+    made = [run_folder.create(str(tmp_path), ["a", "b"]) for _ in range(50)]
     assert len({rid for rid, _ in made}) == 50
     assert all(os.path.isdir(os.path.join(d, "a")) and os.path.isdir(os.path.join(d, "b")) for _, d in made)
 
 
 def test_a_given_run_id_that_is_taken_is_refused(tmp_path):
-    runs.create(str(tmp_path), [], "fixed-id")
+    run_folder.create(str(tmp_path), [], "fixed-id")
     with pytest.raises(ValueError, match="run id fixed-id is taken"):
-        runs.create(str(tmp_path), [], "fixed-id")
+        run_folder.create(str(tmp_path), [], "fixed-id")
 
 
 def test_latest_moves_only_when_run_json_is_written(tmp_path):
-    rid, run_dir = runs.create(str(tmp_path), ["h"])
+    rid, run_dir = run_folder.create(str(tmp_path), ["h"])
     assert not os.path.lexists(str(tmp_path / "latest"))
-    runs.finish(run_dir, {"run_id": rid})
+    run_folder.finish(run_dir, {"run_id": rid})
     assert os.readlink(str(tmp_path / "latest")) == rid
     with open(os.path.join(run_dir, "run.json")) as handle:
         assert json.load(handle)["run_id"] == rid
 
 
 def test_abandon_removes_empty_folders_only(tmp_path):
-    _, run_dir = runs.create(str(tmp_path), ["h1", "h2"])
+    _, run_dir = run_folder.create(str(tmp_path), ["h1", "h2"])
     with open(os.path.join(run_dir, "h2", "x.r1.json"), "w") as handle:
         handle.write("{}")
-    runs.abandon(run_dir, ["h1"])
+    run_folder.abandon(run_dir, ["h1"])
     assert os.path.isdir(run_dir) and not os.path.exists(os.path.join(run_dir, "h1"))
     with pytest.raises(OSError):
-        runs.abandon(run_dir, ["h2"])
+        run_folder.abandon(run_dir, ["h2"])
 
 
 PARAMS = {"a": {"mode": "no-accept", "proxy_timeout": 5}, "b": {"mode": "ok"}, "c": {"mode": "no-read", "proxy_timeout": 5},
@@ -46,19 +47,19 @@ PARAMS = {"a": {"mode": "no-accept", "proxy_timeout": 5}, "b": {"mode": "ok"}, "
 
 
 def test_one_slot_runs_every_case_once_then_again_in_order():
-    plan = runs.schedule(list(PARAMS), PARAMS, {"flood"}, 1, repeat=2)
+    plan = run_folder.schedule(list(PARAMS), PARAMS, {"flood"}, 1, repeat=2)
     assert [(u["case"], u["repetition"]) for u in plan["slots"][0]] == [
         ("a", 1), ("b", 1), ("c", 1), ("flood", 1), ("a", 2), ("b", 2), ("c", 2), ("flood", 2)]
     assert plan["alone"] == []
 
 
 def test_slots_share_the_repetitions_and_exclusive_cases_run_alone():
-    plan = runs.schedule(list(PARAMS), PARAMS, {"flood"}, 2, repeat=3)
+    plan = run_folder.schedule(list(PARAMS), PARAMS, {"flood"}, 2, repeat=3)
     units = [(u["case"], u["repetition"]) for lane in plan["slots"] for u in lane]
     assert sorted(units) == sorted((c, k) for c in ("a", "b", "c") for k in (1, 2, 3))
     assert [(u["case"], u["repetition"]) for u in plan["alone"]] == [("flood", 1), ("flood", 2), ("flood", 3)]
-    loads = [sum(runs.expected_seconds(PARAMS[u["case"]]) for u in lane) for lane in plan["slots"]]
-    assert max(loads) - min(loads) <= runs.expected_seconds(PARAMS["a"])
+    loads = [sum(run_folder.expected_seconds(PARAMS[u["case"]]) for u in lane) for lane in plan["slots"]]
+    assert max(loads) - min(loads) <= run_folder.expected_seconds(PARAMS["a"])
 
 
 def test_a_second_run_is_refused_while_the_first_lives_and_takes_over_when_it_is_gone(tmp_path):
@@ -111,20 +112,20 @@ def test_a_remote_holder_counts_as_gone_only_when_quiet_and_no_case_can_run(tmp_
     ([b"bash", b"-c", b"(.venv/bin/ansible-playbook run_cases.yml)"], False),
 ])
 def test_only_ansible_playbook_itself_counts_as_the_controller(argv, is_it):
-    assert runs.runs_ansible_playbook(b"\0".join(argv)) is is_it
+    assert run_folder.runs_ansible_playbook(b"\0".join(argv)) is is_it
 
 
 def test_with_one_slot_background_cases_wait_in_a_lane_of_their_own_and_exclusive_ones_run_after():
     waiting = {"mode": "ok", "client_behaviour": "keepalive-idle", "client_hold_s": 85}
     cases = dict(PARAMS, idle=waiting)
-    plan = runs.schedule(list(cases), cases, {"flood"}, 1, repeat=2, background={"idle"})
+    plan = run_folder.schedule(list(cases), cases, {"flood"}, 1, repeat=2, background={"idle"})
     assert [[(u["case"], u["repetition"]) for u in lane] for lane in plan["slots"]] == [
         [("a", 1), ("b", 1), ("c", 1), ("a", 2), ("b", 2), ("c", 2)], [("idle", 1), ("idle", 2)]]
     assert [(u["case"], u["repetition"]) for u in plan["alone"]] == [("flood", 1), ("flood", 2)]
     # nothing to wait beside: the one lane, as before
-    assert runs.schedule(["idle"], cases, set(), 1, background={"idle"}) == {
+    assert run_folder.schedule(["idle"], cases, set(), 1, background={"idle"}) == {
         "slots": [[{"case": "idle", "repetition": 1}]], "alone": []}
-    assert runs.expected_seconds(waiting) >= 85
+    assert run_folder.expected_seconds(waiting) >= 85
 
 
 def _hold_at_once(lock, run_id, barrier, outcomes):

@@ -8,7 +8,7 @@ import os
 import jsonschema
 import pytest
 
-from nginx_lab import runs, verdicts
+from nginx_lab.judge import run_folder, verdicts
 
 from .helpers import CLAIMS_FILE, DATA, ROOT, unpack_run
 
@@ -51,13 +51,24 @@ def test_fresh_verdicts_and_run_record_follow_their_schemas(tmp_path):
     folder = unpack_run(str(tmp_path / "20990101T000000Z"))
     check(verdicts.write(folder, CLAIMS_FILE), "verdicts")
     record = {"schema": "npl-run", "schema_version": 2, "run_id": "20990101T000000Z", "mode": "parallel",
-              "slots": runs.schedule(["a", "b"], {"a": {"mode": "ok"}, "b": {"mode": "ok"}}, set(), 2, 2)["slots"],
+              "slots": run_folder.schedule(["a", "b"], {"a": {"mode": "ok"}, "b": {"mode": "ok"}}, set(), 2, 2)["slots"],
               "alone": [], "exclusive": [], "hosts": ["localhost"], "cases": ["a", "b"], "repeat": 2, "overrides": {},
               "failed": [], "started_at": 0.0, "wall_s": 1.0}
-    runs.finish(folder, dict(record, kit_commit=runs.kit_commit(ROOT)))
+    run_folder.finish(folder, dict(record, kit_commit=run_folder.kit_commit(ROOT)))
     with open(os.path.join(folder, "run.json")) as handle:
         check(json.load(handle), "run")
 
 
 def test_matrix_schema_is_valid():
     schema("matrix")
+
+
+def test_the_schemas_name_runs_and_cases_with_the_parameter_table_s_one_pattern():
+    from nginx_lab.target import params
+    for name, path in (("case-result", ("properties", "meta", "properties", "case")),
+                       ("run", ("properties", "run_id"))):
+        with open(os.path.join(ROOT, "docs", "schemas", "%s.schema.json" % name)) as handle:
+            node = json.load(handle)
+        for key in path:
+            node = node[key]
+        assert node["pattern"] == "^%s$" % params.NAME, name

@@ -1,4 +1,4 @@
-from nginx_lab.sockdiag import parse_ss_xl
+from nginx_lab.target.sockdiag import parse_ss_xl
 
 from .helpers import CAPTURE_SOCKET, data
 

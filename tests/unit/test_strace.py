@@ -1,4 +1,5 @@
-from nginx_lab import strace
+from nginx_lab.target import strace
+from nginx_lab.judge.measures_clients import follows
 
 from .helpers import data
 
@@ -15,7 +16,7 @@ def test_worker_capture_of_never_accepting_upstream():
     assert out["request_count"] == 3
     assert out["connect_results"] == {"0": 3}
     for request in out["requests"]:
-        assert strace.follows(request["steps"], ["accept4", "socket", "connect=", "write_upstream", "epoll_wait",
+        assert follows(request["steps"], ["accept4", "socket", "connect=", "write_upstream", "epoll_wait",
                                                  "close_upstream", "write_client"])
     # The sampler's stub_status requests are told apart: no upstream socket.
     assert out["unproxied_count"] > 0
@@ -50,5 +51,5 @@ def test_unfinished_and_resumed_calls_are_joined():
 
 
 def test_follows_is_an_ordered_subsequence():
-    assert strace.follows(["a", "x", "b", "connect=EAGAIN"], ["a", "b", "connect="])
-    assert not strace.follows(["b", "a"], ["a", "b"])
+    assert follows(["a", "x", "b", "connect=EAGAIN"], ["a", "b", "connect="])
+    assert not follows(["b", "a"], ["a", "b"])

@@ -1,6 +1,6 @@
 import pytest
 
-from nginx_lab.stub_status import parse
+from nginx_lab.target.stub_status import parse
 
 from .helpers import data
 

@@ -1,4 +1,4 @@
-from nginx_lab.summary import clients, summarize, unix_states
+from nginx_lab.target.summary import clients, summarize, unix_states
 
 from .helpers import run_doc
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from nginx_lab import loadgen, upstream_events
+from nginx_lab.target import loadgen, upstream_events
 
 from .helpers import data
 

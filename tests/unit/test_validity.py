@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from nginx_lab import claims as ev
-from nginx_lab import validity
+from nginx_lab.judge import claims as ev
+from nginx_lab.target import validity
 
 from .helpers import DATA, run_results
 

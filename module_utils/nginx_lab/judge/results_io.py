@@ -48,11 +48,15 @@ def first_repetition(by_host):
 
 
 def load_claims(path):
+    """The claims file's claims, each with `tested_by` (the cases its checks read) filled in; a claim that names
+    tested_by itself keeps it, for validate_claims() to refuse when it differs."""
     import yaml
+
+    from .claims import tested_by
 
     with open(path) as handle:
         data = yaml.safe_load(handle)
-    return data["npl_claims"]
+    return [claim if "tested_by" in claim else dict(claim, tested_by=tested_by(claim)) for claim in data["npl_claims"]]
 
 
 def write_atomic(path, text, mode="w"):

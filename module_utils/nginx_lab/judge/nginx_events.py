@@ -1,8 +1,8 @@
 """nginx's own record of its accept path, from its error log at level debug (nginx built --with-debug).
 
 The case keeps, in file order, the lines of the error log that say who accepted what (`logs.nginx_events`,
-raw lines: keep_line() chooses them on the target); parse() turns them into events for the measures on the
-controller. Every line carries the worker's PID, and the workers append to one file, so the order of the lines is
+raw lines: nginx_lab.target.errorlog chooses them on the target); parse() turns them into events for the measures
+on the controller. Every line carries the worker's PID, and the workers append to one file, so the order of the lines is
 the order in which the workers wrote them. The line formats are those of nginx 1.22 (src/event/ngx_event_accept.c,
 src/core/ngx_connection.c, src/event/modules/ngx_epoll_module.c, src/http/ngx_http_request.c).
 """
@@ -32,19 +32,8 @@ _KINDS = (
     ("shutting_down", re.compile(r"^gracefully shutting down$")),
     ("exiting", re.compile(r"^exiting$")),
 )
-_KEEP = re.compile(r"accept|worker_connections are not enough|reusing connection|close http connection|"
-                   r"epoll (?:add|del) event|gracefully shutting down|: exiting$")
 # EPOLLEXCLUSIVE in the ev field of an epoll add (nginx's listener with accept_mutex off, Linux 4.5+).
 EPOLLEXCLUSIVE = 0x10000000
-
-
-def keep_line(line):
-    """Whether an error-log line belongs to the accept record (target side: the case keeps only these)."""
-    return _KEEP.search(line) is not None
-
-
-def is_debug(line):
-    return "] " in line and line[20:27] == "[debug]"
 
 
 def parse(lines):

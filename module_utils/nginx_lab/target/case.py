@@ -9,8 +9,8 @@ import socket
 import subprocess
 import time
 
-from . import (KIT_VERSION, SCHEMA_VERSION, case_checks, clientrun, hostload, netns, nginx_conf, nginx_events, tracing,
-               upstream_events, validity)
+from .. import KIT_VERSION, SCHEMA_VERSION
+from . import case_checks, clientrun, errorlog, hostload, netns, nginx_conf, tracing, upstream_events, validity
 from .case_actions import CaseActions
 from .guardian import CaseError, run_supervised
 from .procnet import alive, children_of, in_epoll_wait, process_table, read_file, tcp_listening
@@ -77,11 +77,11 @@ def _log_lines(path, limit=20000):
 def _error_log(path, limit=20000, events_limit=100000):
     """(the error log without its debug lines, the lines of nginx's accept record in file order: nginx_events)."""
     lines = (read_file(path) or "").splitlines()
-    return ([line for line in lines if not nginx_events.is_debug(line)][:limit],
-            [line for line in lines if nginx_events.keep_line(line)][:events_limit])
+    return ([line for line in lines if not errorlog.is_debug(line)][:limit],
+            [line for line in lines if errorlog.keep_line(line)][:events_limit])
 
 
-def run(p, before=None):
+def execute(p, before=None):
     """Run the case described by params `p`; returns the result document.
 
     Raises CaseError with a user-facing message on refusal or failure. `before()`, if given, is called once `p`

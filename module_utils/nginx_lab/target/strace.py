@@ -142,16 +142,6 @@ def requests(calls):
     return sorted(done, key=lambda r: (r["start"] or 0))
 
 
-def follows(steps, pattern):
-    """True if the tokens of `pattern` appear in `steps` in that order (not necessarily adjacent);
-    a pattern token ending in '=' matches any connect result."""
-    i = 0
-    for step in steps:
-        if i < len(pattern) and (step == pattern[i] or (pattern[i].endswith("=") and step.startswith(pattern[i]))):
-            i += 1
-    return i == len(pattern)
-
-
 def summarize(text, excerpt_lines=2000):
     calls = parse(text)
     every = requests(calls)

@@ -1,5 +1,6 @@
-"""Running one case from complete parameters, the same way for the Ansible module and for the runner
-(runner.py) the action plugin uses: take the host's lock stamp, run the case, summarise it. Target side."""
+"""Running one case from complete parameters, the same way for the Ansible module and for the runner the action
+plugin starts (action_plugins/nginx_proxy_case.py, BOOTSTRAP): take the host's lock stamp, run the case, summarise
+it. Target side."""
 
 import time
 
@@ -20,7 +21,7 @@ def summary_line(result):
         s["active_peak"], outcomes, lat["median"], lat["max"], invalid)
 
 
-def run(params):
+def run_case(params):
     """{"failed": False, "case_result", "summary_line", "warnings", "elapsed"} or {"failed": True, "msg", "elapsed"}
     for complete, checked parameters (params.complete over the argument spec)."""
     started = time.monotonic()
@@ -29,7 +30,7 @@ def run(params):
         if params["run_id"]:
             busy_s = params["deadline"] + params["settle_s"] + params["tail_s"] + 60
             stamp = lambda: hostlock.stamp(params["run_id"], busy_s)  # noqa: E731
-        result = lab_case.run(params, before=stamp)
+        result = lab_case.execute(params, before=stamp)
     except (lab_case.CaseError, hostlock.Held) as exc:
         return {"failed": True, "msg": str(exc), "elapsed": round(time.monotonic() - started, 3)}
     return {"failed": False, "case_result": result, "summary_line": summary_line(result),

@@ -80,7 +80,6 @@ def listen_ratio(results, one, many):
 
 def request_sequence(results, case, pattern):
     """Share of traced proxied requests whose system calls follow `pattern` in order."""
-    from .strace import follows
 
     doc = case_result(results, case)
     st = doc["meta"].get("strace")
@@ -89,3 +88,13 @@ def request_sequence(results, case, pattern):
     ok = sum(1 for r in st["requests"] if follows(r["steps"], pattern))
     return ok / float(len(st["requests"])), {"requests": len(st["requests"]), "connect_results": st["connect_results"],
                                             "example": st["requests"][0]["steps"]}
+
+
+def follows(steps, pattern):
+    """True if the tokens of `pattern` appear in `steps` in that order (not necessarily adjacent);
+    a pattern token ending in '=' matches any connect result."""
+    i = 0
+    for step in steps:
+        if i < len(pattern) and (step == pattern[i] or (pattern[i].endswith("=") and step.startswith(pattern[i]))):
+            i += 1
+    return i == len(pattern)

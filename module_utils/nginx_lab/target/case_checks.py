@@ -1,6 +1,6 @@
 """What a case needs before anything changes (target side): the parameters within their bounds and grammars, the
 kernel's somaxconn ceiling, what this host can give the clients (open files, memory), root, and the binaries and
-tools the case uses. case.run() refuses a case with every reason at once; the validate play calls
+tools the case uses. case.execute() refuses a case with every reason at once; the validate play calls
 validate_params() for every selected case before any host is provisioned."""
 
 import os

@@ -136,6 +136,11 @@ BOUNDS = {
     "repetition": (1, 1000),
 }
 
+# Inclusive (min, max) of a run's own sizes: how many times each case runs (npl_repeat) and how many cases run at
+# once per host (npl_parallel_slots). nginx_lab_validate refuses others before anything changes; nginx_lab_run holds
+# to the same.
+RUN_BOUNDS = {"repeat": (1, 100), "slots": (1, 64)}
+
 # Every string that reaches nginx.conf, an HTTP request line or a file name: (pattern, what it is, example).
 # The patterns admit no white space, quote, semicolon or brace, so no value can become a directive.
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
@@ -162,6 +167,19 @@ def matches(key, value):
     if key not in GRAMMARS or value is None:
         return True
     return isinstance(value, str) and re.fullmatch(GRAMMARS[key][0], value) is not None
+
+
+def check_run(sizes):
+    """Reasons to refuse a run's own sizes ({"repeat": ..., "slots": ...}, as given on the command line)."""
+    errors = []
+    for key, value in sorted(sizes.items()):
+        low, high = RUN_BOUNDS[key]
+        if value is None:
+            continue
+        if not re.fullmatch(r"[0-9]+", str(value).strip()) or not low <= int(value) <= high:
+            errors.append("%s=%s: a run's %s is a whole number from %d to %d: fix the -e value (npl_%s)"
+                          % (key, value, key, low, high, "repeat" if key == "repeat" else "parallel_slots"))
+    return errors
 
 
 def check(p):
@@ -281,7 +299,7 @@ def complete(params):
 
 
 def defaults(**overrides):
-    """Every parameter at its default, then `overrides`: what the module would pass to case.run()."""
+    """Every parameter at its default, then `overrides`: what the module would pass to case.execute()."""
     out = {key: spec.get("default") for key, spec in ARGUMENT_SPEC.items()}
     unknown = set(overrides) - set(out)
     if unknown:

@@ -13,8 +13,7 @@ import json
 import os
 import subprocess
 
-from . import params
-from .procnet import stat_fields
+from ..target import params
 from .results_io import write_atomic
 
 # Cases whose numbers depend on how fast they run are marked `exclusive` in the catalogue: they run alone.
@@ -48,15 +47,16 @@ def create(results_dir, hosts, run_id=None):
 
 
 def expected_seconds(p):
-    """A rough duration of a case from its parameters, to balance the slots (not a promise)."""
-    if p.get("mode") in ("ok", "keepalive"):
-        base = 1.5 + (p.get("clients", 1) * 0.02 if p.get("client_mode") == "curl" else 0)
+    """A rough duration of a case from its parameters (the module's defaults where it names none), to balance the
+    slots (not a promise)."""
+    p = dict({key: spec.get("default") for key, spec in params.ARGUMENT_SPEC.items()}, **p)
+    if p["mode"] in ("ok", "keepalive"):
+        base = 1.5 + (p["clients"] * 0.02 if p["client_mode"] == "curl" else 0)
     else:
-        base = 60.0 if p.get("nginx_default_timeouts") else float(p.get("proxy_timeout", 5))
+        base = 60.0 if p["nginx_default_timeouts"] else float(p["proxy_timeout"])
     # Clients that ramp, hold their connections or trickle their requests take at least that long.
-    busy = float(p.get("client_ramp_s") or 0) + float(p.get("client_hold_s") or 0) + params.trickle_seconds(p)
-    return max(base, busy) + float(p.get("settle_s", 0.3)) + float(p.get("tail_s", 0.5)) + \
-        (1.0 if p.get("strace", "none") != "none" else 0)
+    busy = float(p["client_ramp_s"] or 0) + float(p["client_hold_s"] or 0) + params.trickle_seconds(p)
+    return max(base, busy) + float(p["settle_s"]) + float(p["tail_s"]) + (1.0 if p["strace"] != "none" else 0)
 
 
 def schedule(names, params_of, exclusive, slots, repeat=1, background=(), min_repeat=None):
@@ -167,6 +167,16 @@ def runs_ansible_playbook(cmdline):
     return any(os.path.basename(arg) == b"ansible-playbook" for arg in argv[:2])
 
 
+def _stat(pid):
+    """(command, the fields after it) of /proc/PID/stat on the controller, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    return text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+
+
 def controller_process():
     """(pid, start time in clock ticks) of the ansible-playbook process this code runs under: the topmost
     consecutive ancestor that runs ansible-playbook (its workers are forks of it)."""
@@ -178,7 +188,7 @@ def controller_process():
                 cmdline = handle.read()
         except OSError:
             break
-        fields = stat_fields(pid)
+        fields = _stat(pid)
         if fields is None:
             break
         if runs_ansible_playbook(cmdline):

@@ -49,8 +49,8 @@ def stage(target):
         with open(path, "w") as handle:
             handle.write(IMPORT.sub("ansible_collections.%s.%s.plugins.module_utils.nginx_lab" % (NAMESPACE, NAME), text))
     shutil.copytree(os.path.join(ROOT, "collection", "meta"), os.path.join(target, "meta"))
-    for name in ("README.md", "CHANGELOG.md"):
-        shutil.copy(os.path.join(ROOT, "collection", name), target)
+    shutil.copy(os.path.join(ROOT, "collection", "README.md"), target)
+    shutil.copy(os.path.join(ROOT, "CHANGELOG.md"), target)  # the kit's one history
     with open(os.path.join(ROOT, "collection", "galaxy.yml")) as handle:
         galaxy = handle.read()
     with open(os.path.join(target, "galaxy.yml"), "w") as handle:

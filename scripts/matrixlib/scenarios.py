@@ -14,8 +14,14 @@ EXPECTED_KERNEL = ("{{ (lookup('ansible.builtin.file', lookup('ansible.builtin.e
                    "~ '/vms.json') | from_json)[inventory_hostname].npl_expected_kernel }}")
 
 
+# The Galaxy content the kit needs, from the kit's one requirements.yml (none today: it says so).
+DEPENDENCY = {"name": "galaxy", "options": {"role-file": "${MOLECULE_PROJECT_DIRECTORY}/requirements.yml",
+                                            "requirements-file": "${MOLECULE_PROJECT_DIRECTORY}/requirements.yml"}}
+
+
 def scenario(entry):
     return {
+        "dependency": DEPENDENCY,
         "driver": {"name": "default", "options": {"managed": True}},
         "platforms": [{"name": entry["name"], "groups": ["lab"]}],
         "provisioner": {
@@ -42,7 +48,7 @@ def scenario(entry):
                           "converge": "../shared/converge.yml", "destroy": "../shared/destroy.yml"},
         },
         "verifier": {"name": "testinfra", "directory": "../tests"},
-        "scenario": {"test_sequence": ["destroy", "create", "prepare", "converge", "verify", "destroy"]},
+        "scenario": {"test_sequence": ["dependency", "destroy", "create", "prepare", "converge", "verify", "destroy"]},
     }
 
 

@@ -88,8 +88,8 @@ def test_report_renders_in_headless_chromium_with_its_plots(full_run):
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr[-2000:]
         image = Image.open(shot).convert("RGB")
-        # The first plots sit in the screenshot (below the claims: about 7,000 px down with 50 claims); their lines
-        # are drawn in matplotlib's colours, text is not.
+        # The first plots sit in the screenshot (below the grid, the plain words and the folded details: about
+        # 5,000 px down with 61 claims); their lines are drawn in matplotlib's colours, text is not.
         plotted = sum(1 for pixel in image.get_flattened_data() if pixel in ((76, 114, 176), (31, 119, 180), (255, 127, 14)))
     assert plotted > 2000, "no plot drawn in the rendered report (%d plot-coloured pixels)" % plotted
 
@@ -108,3 +108,21 @@ def test_every_fresh_document_follows_its_schema(full_run):
     for name in ("verdicts", "run"):
         with open(os.path.join(full_run["run_dir"], name + ".json")) as handle:
             validator(name).validate(json.load(handle))
+
+
+# The verdict cells' colours (report.py CSS: .v.CONFIRMED, .v.REFUTED).
+VERDICT_COLOURS = ((27, 127, 59), (176, 0, 32))
+
+
+def test_the_report_s_first_screen_is_the_verdict_grid(full_run):
+    """A newcomer opens report.html: the first screen (1300 x 900) shows the grid's coloured verdicts. The screenshot
+    stays beside the report (report-first-screen.png)."""
+    html = os.path.join(full_run["run_dir"], "report.html")
+    shot = os.path.join(full_run["run_dir"], "report-first-screen.png")
+    with tempfile.TemporaryDirectory() as profile:
+        out = subprocess.run(CHROMIUM + ["--user-data-dir=" + profile, "--window-size=1300,900", "--screenshot=" + shot,
+                                         "file://" + html], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    pixels = list(Image.open(shot).convert("RGB").get_flattened_data())
+    green, red = (sum(1 for p in pixels if p == colour) for colour in VERDICT_COLOURS)
+    assert green > 2000 and red > 1000, "the first screen shows no verdict grid (%d green, %d red pixels)" % (green, red)

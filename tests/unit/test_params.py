@@ -140,3 +140,14 @@ def test_a_run_size_outside_the_one_table_of_run_bounds_is_refused(sizes, words)
     errors = params.check_run(sizes)
     assert errors and words in " ".join(errors)
     assert params.check_run({"repeat": "3", "slots": 6}) == []
+
+
+def test_no_playbook_setting_restates_a_default_the_case_module_owns():
+    import yaml
+    from .helpers import ROOT
+    with open(os.path.join(ROOT, "playbooks", "vars", "settings.yml")) as handle:
+        settings = yaml.safe_load(handle)
+    for name, value in settings.items():
+        if isinstance(value, dict):
+            same = [k for k, v in value.items() if k in params.ARGUMENT_SPEC and params.ARGUMENT_SPEC[k].get("default") == v]
+            assert not same, "%s restates the module's defaults of %s: the module owns them" % (name, same)

@@ -44,15 +44,42 @@ def test_junit_has_one_case_per_claim_and_counts_match(run_dir):
 def test_report_markdown_and_html(run_dir):
     with open(os.path.join(run_dir, "report.md")) as handle:
         md = handle.read()
+    grid = md[md.index("## Verdicts at a glance"):md.index("## In plain words")]
+    present = set(os.listdir(os.path.join(run_dir, "localhost")))
     for claim in load_claims(CLAIMS_FILE):
-        assert "**%s**" % claim["id"] in md
+        ran = all("%s.json" % case in present for case in claim["tested_by"])
+        # the grid comes first: a row per claim the run decided; the others named in one line beneath it
+        assert ("| [%s](#claim-%s) |" % (claim["id"], claim["id"].lower()) in grid) == ran, claim["id"]
+        if not ran:
+            assert claim["id"] in grid[grid.index("Not run here"):], claim["id"]
+    assert md.index("## Verdicts at a glance") < md.index("## In plain words") < md.index("## The claims in detail")
     assert "the happy path" in md
     assert "VmSize ~3 MB → ~5 MB" in md  # the write-up's number beside ours
     with open(os.path.join(run_dir, "report.html")) as handle:
         html = handle.read()
     cases = len(os.listdir(os.path.join(run_dir, "localhost")))
-    assert html.count('src="data:image/png;base64,') == cases  # self-contained: every plot inlined
+    assert html.count('src="data:image/webp;base64,') == cases  # self-contained: every plot inlined
     assert "src=\"plots/" not in html
+    # the details of each claim fold away: one <details> per decided claim, closed
+    assert html.count("<details id=\"claim-") == grid.count("](#claim-") and "<details open" not in html
+    assert html.index('class="v ') < html.index("<details")
+
+
+def test_a_run_of_one_case_reports_the_claims_it_decides_and_names_the_rest_in_a_line(tmp_path):
+    folder = unpack_run(str(tmp_path / "20990101T000001Z"))
+    for name in os.listdir(os.path.join(folder, "localhost")):
+        if name != "case3-no-read.json":
+            os.unlink(os.path.join(folder, "localhost", name))
+    verdicts.write(folder, CLAIMS_FILE)
+    report.write(folder, CLAIMS_FILE, {})
+    with open(os.path.join(folder, "report.md")) as handle:
+        md = handle.read()
+    decided = [c["id"] for c in load_claims(CLAIMS_FILE) if c["tested_by"] == ["case3-no-read"]]
+    assert decided == ["R6"]
+    grid = md[md.index("## Verdicts at a glance"):md.index("## In plain words")]
+    assert grid.count("](#claim-") == len(decided) and md.count("<details id=") == len(decided)
+    assert "not run, or failed" not in md, "claims the run did not run are named once, not explained one by one"
+    assert len(md) < 20000, len(md)
 
 
 def test_goaccess_page_per_case(run_dir):

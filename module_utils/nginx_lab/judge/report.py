@@ -1,6 +1,7 @@
 """report.md and a self-contained report.html for a run folder (plots embedded), plus GoAccess pages."""
 
 import base64
+import io
 import json
 import multiprocessing
 import os
@@ -13,11 +14,14 @@ from . import plots, report_md
 from .results_io import first_repetition, load_claims, load_run, write_atomic
 
 GOACCESS_FORMAT = '%h %^ %e [%d:%t %^] "%r" %s %b "%R" "%u" %T %^ %^'
-CSS = """body{font-family:sans-serif;max-width:1300px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top}
-th{background:#f4f4f4}img{max-width:100%}code{background:#f6f6f6}
+CSS = """body{font-family:sans-serif;max-width:1300px;margin:1em auto;padding:0 1em;color:#222}
+h1{font-size:1.4em;margin:.3em 0}table{border-collapse:collapse;margin:.6em 0;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}th{background:#f4f4f4}img{max-width:100%}
+code{background:#f6f6f6;word-break:break-all}details{margin:.3em 0}summary{cursor:pointer}
 .CONFIRMED{color:#1b7f3b;font-weight:bold}.REFUTED{color:#b00020;font-weight:bold}.INCONCLUSIVE{color:#8a6d00;font-weight:bold}
-.VARIES{color:#6a1b9a;font-weight:bold}"""
+.VARIES{color:#6a1b9a;font-weight:bold}
+.v{display:inline-block;min-width:7.5em;padding:1px 4px;border-radius:3px;color:#fff!important;text-align:center}
+.v.CONFIRMED{background:#1b7f3b}.v.REFUTED{background:#b00020}.v.INCONCLUSIVE{background:#8a6d00}.v.VARIES{background:#6a1b9a}"""
 
 
 def goaccess_pages(run_dir, by_host):
@@ -82,13 +86,18 @@ def draw_plots(run_dir, by_host):
 
 
 def _inline_images(html, run_dir):
+    """Every plot into the page itself, so report.html is one file: as lossless WebP (the same pixels as the PNG on
+    disk, a third of its bytes: 1.5 MB of PNG for 21 cases became 0.5 MB), base64."""
+    from PIL import Image
+
     def repl(match):
         path = os.path.join(run_dir, match.group(1))
         if not os.path.exists(path):
             return match.group(0)
-        with open(path, "rb") as handle:
-            data = base64.b64encode(handle.read()).decode()
-        return 'src="data:image/png;base64,%s"' % data
+        data = io.BytesIO()
+        with Image.open(path) as image:
+            image.save(data, "WEBP", lossless=True, method=3)
+        return 'src="data:image/webp;base64,%s"' % base64.b64encode(data.getvalue()).decode()
     return re.sub(r'src="([^"]+\.png)"', repl, html)
 
 
@@ -104,7 +113,7 @@ def write(run_dir, claims_path, catalogue=None):
     pages = goaccess_pages(run_dir, by_host)
     text = report_md.build(by_reps, record, verdicts_doc, claims, catalogue or {}, pages)
     write_atomic(os.path.join(run_dir, "report.md"), text)
-    body = markdown.markdown(text, extensions=["tables"])
+    body = markdown.markdown(text, extensions=["tables", "md_in_html"])
     html = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>nginx-proxy-lab %s</title><style>%s</style>"
             "</head><body>%s</body></html>\n" % (verdicts_doc["run_id"], CSS, _inline_images(body, run_dir)))
     write_atomic(os.path.join(run_dir, "report.html"), html)

@@ -1,5 +1,7 @@
-"""report.md of a run: plain-language summary, verdict table, cases with every repetition, environment,
-how to reproduce it, and the claims in detail. Pure text from the run's documents."""
+"""report.md of a run. It opens with the grid (a row per claim the run decided, a column per host: the verdict with
+its number and how many repetitions passed), one line naming the claims it did not run, then the claims in plain
+words, the claims whose verdict differs between hosts, the claims in detail (collapsed in the HTML), the cases with
+every repetition and their plots, the environment and how to reproduce it. Pure text from the run's documents."""
 
 import json
 import os
@@ -48,22 +50,22 @@ def _name(unit):
 def _head(verdicts_doc, record, hosts):
     out = ["# nginx-proxy-lab report — run %s" % verdicts_doc["run_id"], ""]
     mode = record.get("mode", "?")
-    out.append("Cases and labs ran **%s**%s, **%s** repetition(s) each; the run took **%s s** of wall time. "
-               "Evaluated %s." % (
-                   mode, " in %d slots (alone afterwards: %s)" % (len(record.get("slots", [])),
-                                                               ", ".join(sorted({_name(u) for u in record.get("alone", [])})) or "none")
-                   if mode == "parallel" else "", record.get("repeat", max(verdicts_doc["hosts"][h].get("repetitions", 1)
-                                                                        for h in hosts)),
+    out.append("%s; cases and labs ran **%s**%s, **%s** repetition(s) each (more where a lab asks for them); the run "
+               "took **%s s**. Evaluated %s." % (
+                   ", ".join("**%s** (Linux %s, nginx %s)" % (h, verdicts_doc["hosts"][h]["kernel"],
+                                                            verdicts_doc["hosts"][h]["nginx_version"]) for h in hosts),
+                   mode, " in %d slots" % len(record.get("slots", [])) if mode == "parallel" else "",
+                   record.get("repeat", max(verdicts_doc["hosts"][h].get("repetitions", 1) for h in hosts)),
                    record.get("wall_s", "?"), verdicts_doc["evaluated_at"]))
-    out += ["", "| host | kernel | nginx | cases | %s |" % " | ".join(v.lower() for v in VERDICT_ORDER),
-            "|---|---|---|---|%s" % ("---|" * len(VERDICT_ORDER))]
-    for h in hosts:
-        meta = verdicts_doc["hosts"][h]
-        rows = verdicts_doc["verdicts"][h]
-        out.append("| %s | %s | %s | %d | %s |" % (h, meta["kernel"], meta["nginx_version"], len(meta["cases"]),
-                                                   " | ".join(str(sum(r["verdict"] == v for r in rows))
-                                                              for v in VERDICT_ORDER)))
     return out
+
+
+def _counts(claims, by_id, hosts):
+    ids = {c["id"] for c in claims}
+    return ["", "Of the %d claims the run decided: %s." % (len(ids), "; ".join(
+        "%s %s" % (h, ", ".join("%d %s" % (n, v) for v, n in (
+            (v, sum(1 for cid in ids if by_id[h].get(cid, {}).get("verdict") == v)) for v in VERDICT_ORDER) if n))
+        for h in hosts))]
 
 
 # The seed documents, in the order the report shows their claims: the research first.
@@ -87,6 +89,48 @@ def _quoted(claim):
     return "the write-up" if claim["source"]["document"] == "001" else "the article"
 
 
+def ran(claims, by_reps):
+    """(the claims whose every case ran on some host, the others): a run of a few cases reports the claims those cases
+    decide and names the rest in one line."""
+    decided = [c for c in claims if any(set(c["tested_by"]) <= set(cases) for cases in by_reps.values())]
+    return decided, [c for c in claims if c not in decided]
+
+
+def _number(row):
+    """The first check's number (median over the repetitions) as the grid shows it; n/a where it was not measured."""
+    value = row["checks"][0].get("value") if row["checks"] else None
+    if value is None:
+        return "n/a"
+    return ("%.3g" % value) if isinstance(value, float) else str(value)
+
+
+def _grid_cell(row):
+    if row is None:
+        return "—"
+    passed = "%d/%d" % (row["counts"]["CONFIRMED"], row.get("repetitions", 1))
+    return '<span class="v %s">%s</span> %s · %s' % (row["verdict"], row["verdict"], _esc(_number(row)), passed)
+
+
+def _grid(claims, by_id, hosts, verdicts_doc, not_run):
+    out = ["", "## Verdicts at a glance", "",
+           "A row per claim, a column per host: the verdict, the number its first check measured (median over the "
+           "repetitions) and how many repetitions confirmed the claim. The details are below.", "",
+           "| claim | %s | statement |" % " | ".join("%s<br><small>Linux %s, nginx %s</small>" % (
+               h, verdicts_doc["hosts"][h]["kernel"], verdicts_doc["hosts"][h]["nginx_version"]) for h in hosts),
+           "|---|%s---|" % ("---|" * len(hosts))]
+    for claim in claims:
+        out.append("| [%s](#%s) | %s | %s |" % (claim["id"], _anchor(claim), " | ".join(
+            _grid_cell(by_id[h].get(claim["id"])) for h in hosts), _esc(claim["statement"])))
+    if not_run:
+        out += ["", "Not run here (their cases were not all selected, or did not finish): %s."
+                % ", ".join(c["id"] for c in not_run)]
+    return out
+
+
+def _anchor(claim):
+    return "claim-" + claim["id"].lower()
+
+
 def _summary(claims, by_id, hosts, verdicts_doc):
     out = ["", "## In plain words"]
     for _, title, group in by_document(claims):
@@ -106,44 +150,16 @@ def _summary_lines(claims, by_id, hosts, verdicts_doc):
     return out
 
 
-def _table(claims, by_id, hosts, verdicts_doc):
-    out = ["", "## Verdicts", "",
-           "Each cell: the verdict, then per check the median [range] over the repetitions and how many passed.",
-           "VARIES: some repetitions confirmed the claim and others refuted it; what the host was doing in each "
-           "repetition follows."]
-    for _, title, group in by_document(claims):
-        out += ["", "### " + title, ""]
-        out += _table_rows(group, by_id, hosts, verdicts_doc)
-    if len(hosts) > 1:
-        out += ["", "## Claims whose verdict differs between hosts", ""]
-        differing = [c for c in claims if len({by_id[h].get(c["id"], {}).get("verdict") for h in hosts}) > 1]
-        if not differing:
-            out.append("None: every claim has the same verdict on every host.")
-        for claim in differing:
-            out.append("- **%s**: %s" % (claim["id"], ", ".join(
-                "%s %s" % (h, by_id[h].get(claim["id"], {}).get("verdict")) for h in hosts)))
-    return out
-
-
-def _table_rows(claims, by_id, hosts, verdicts_doc):
-    out = ["| claim | statement | %s | published | rule |" % " | ".join(
-        "%s (%s)" % (h, verdicts_doc["hosts"][h]["kernel"]) for h in hosts)]
-    out.append("|---|---|%s---|---|" % ("---|" * len(hosts)))
-    for claim in claims:
-        cells = []
-        for h in hosts:
-            row = by_id[h].get(claim["id"])
-            if row is None:
-                cells.append("—")
-                continue
-            cell = _cell(row)
-            if row["verdict"] == VARIES:
-                cell += "<br><small>%s</small>" % _esc(_conditions(row))
-            cells.append(cell)
-        out.append("| **%s** | %s%s | %s | %s | %s |" % (
-            claim["id"], _esc(claim["statement"]),
-            (" <i>(reading: %s)</i>" % _esc(claim["reading"])) if claim.get("reading") else "",
-            " | ".join(cells), _esc(claim.get("published") or "—"), _esc(_rule(claim))))
+def _differing(claims, by_id, hosts):
+    if len(hosts) < 2:
+        return []
+    out = ["", "## Claims whose verdict differs between hosts", ""]
+    differing = [c for c in claims if len({by_id[h].get(c["id"], {}).get("verdict") for h in hosts}) > 1]
+    if not differing:
+        out.append("None: every claim has the same verdict on every host.")
+    for claim in differing:
+        out.append("- **%s**: %s" % (claim["id"], ", ".join(
+            "%s %s" % (h, by_id[h].get(claim["id"], {}).get("verdict")) for h in hosts)))
     return out
 
 
@@ -220,7 +236,9 @@ def _reproduce(record):
 
 
 def _details(claims, by_id, hosts):
-    out = ["## The claims in detail", ""]
+    out = ["## The claims in detail", "",
+           "Each claim with its source's words, our reading, the rule, and per host its verdict, the numbers of every "
+           "check (median [range] over the repetitions, how many passed) and the evidence.", ""]
     for _, title, group in by_document(claims):
         out += ["### " + title, ""]
         out += _detail_lines(group, by_id, hosts)
@@ -230,35 +248,44 @@ def _details(claims, by_id, hosts):
 def _detail_lines(claims, by_id, hosts):
     out = []
     for claim in claims:
-        out += ["#### %s — %s" % (claim["id"], _esc(claim["statement"])), "",
-                "- source: seed %s, %s" % (claim["source"]["document"], claim["source"]["section"])]
+        verdicts = ", ".join("%s %s" % (h, by_id[h][claim["id"]]["verdict"]) for h in hosts if claim["id"] in by_id[h])
+        out += ['<details id="%s" markdown="1"><summary><b>%s</b> — %s (%s)</summary>' % (
+            _anchor(claim), claim["id"], _esc(claim["statement"]), verdicts), "",
+            "- source: seed %s, %s" % (claim["source"]["document"], claim["source"]["section"])]
         if claim.get("words"):
             out.append("- %s: “%s”" % (_quoted(claim), _esc(claim["words"])))
         if claim.get("reading"):
             out.append("- reading: %s" % _esc(claim["reading"]))
         if claim.get("load_dependent"):
             out.append("- load dependent: %s" % _esc(claim["load_dependent"]))
+        if claim.get("not_decided"):
+            out.append("- not decided, by design: %s" % _esc(claim["not_decided"]))
         out += ["- tested by: %s" % ", ".join(claim["tested_by"]), "- measured: %s" % _esc(claim.get("quantity", "")),
-                "- rule: %s" % _esc(_rule(claim))]
+                "- rule: %s" % _esc(_rule(claim)), "- published: %s" % _esc(claim.get("published") or "—")]
         for h in hosts:
             row = by_id[h].get(claim["id"])
             if row:
+                out.append("- %s: %s" % (h, _cell(row).replace("<br>", " — ")))
+                if row["verdict"] == VARIES:
+                    out.append("  (%s)" % _esc(_conditions(row)))
                 evidence = [c.get("evidence") or c.get("reasons") for c in row["checks"]]
-                out.append("- %s: **%s** (%s) — `%s`" % (h, row["verdict"], " ".join(row.get("per_repetition", [])),
-                                                        _esc(json.dumps(evidence, default=str))[:600]))
-        out.append("")
+                out.append("  `%s`" % _esc(json.dumps(evidence, default=str))[:800])
+        out += ["", "</details>", ""]
     return out
 
 
 def build(by_reps, record, verdicts_doc, claims, catalogue, pages):
-    """The whole report.md text."""
+    """The whole report.md text: the grid first."""
     hosts = sorted(by_reps)
     by_id = {h: {r["id"]: r for r in verdicts_doc["verdicts"][h]} for h in hosts}
+    decided, not_run = ran(claims, by_reps)
     out = _head(verdicts_doc, record, hosts)
-    out += _summary(claims, by_id, hosts, verdicts_doc)
-    out += _table(claims, by_id, hosts, verdicts_doc)
+    out += _grid(decided, by_id, hosts, verdicts_doc, not_run)
+    out += _counts(decided, by_id, hosts)
+    out += _summary(decided, by_id, hosts, verdicts_doc)
+    out += _differing(decided, by_id, hosts)
+    out += [""] + _details(decided, by_id, hosts)
     out += _cases(by_reps, record, hosts, catalogue, pages)
     out += _environment(by_reps, hosts)
     out += _reproduce(record)
-    out += _details(claims, by_id, hosts)
     return "\n".join(out) + "\n"

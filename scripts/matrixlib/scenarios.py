@@ -19,11 +19,24 @@ DEPENDENCY = {"name": "galaxy", "options": {"role-file": "${MOLECULE_PROJECT_DIR
                                             "requirements-file": "${MOLECULE_PROJECT_DIRECTORY}/requirements.yml"}}
 
 
-def scenario(entry):
+def scenario(entries):
+    """The molecule scenario for the matrix kernels `entries` (one, or every one: the `kernels` scenario, whose VMs
+    come up and run the kit side by side, as scripts/matrix runs them)."""
+    entries = entries if isinstance(entries, list) else [entries]
+    host_vars = {entry["name"]: {
+        "ansible_become": True,
+        "ansible_python_interpreter": "/usr/bin/python3",
+        # The VM lives in the matrix's network namespace: SSH reaches it through nc run there.
+        "ansible_ssh_common_args": "-o ProxyCommand=\"ip netns exec npl-matrix nc %h %p\" "
+                                   "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+        "lab_packages_update_cache": False,
+        # The exact release scripts/matrix chose for this entry (spec.boot_choice), from create's vms.json.
+        "npl_expected_kernel": EXPECTED_KERNEL,
+    } for entry in entries}
     return {
         "dependency": DEPENDENCY,
         "driver": {"name": "default", "options": {"managed": True}},
-        "platforms": [{"name": entry["name"], "groups": ["lab"]}],
+        "platforms": [{"name": entry["name"], "groups": ["lab"]} for entry in entries],
         "provisioner": {
             "name": "ansible",
             "config_options": {"defaults": {
@@ -32,18 +45,9 @@ def scenario(entry):
                 "module_utils": "${MOLECULE_PROJECT_DIRECTORY}/module_utils",
                 "interpreter_python": "auto_silent",
                 "inject_facts_as_vars": False}},
-            "env": {"NPL_MATRIX_KERNEL": entry["name"]},
+            "env": {"NPL_MATRIX_KERNEL": ",".join(entry["name"] for entry in entries)},
             "ansible_args": ["-e", "npl_results_dir=${MOLECULE_EPHEMERAL_DIRECTORY}/results"] + spec.run_args(spec.load()),
-            "inventory": {"host_vars": {entry["name"]: {
-                "ansible_become": True,
-                "ansible_python_interpreter": "/usr/bin/python3",
-                # The VM lives in the matrix's network namespace: SSH reaches it through nc run there.
-                "ansible_ssh_common_args": "-o ProxyCommand=\"ip netns exec npl-matrix nc %h %p\" "
-                                           "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
-                "lab_packages_update_cache": False,
-                # The exact release scripts/matrix chose for this entry (spec.boot_choice), from create's vms.json.
-                "npl_expected_kernel": EXPECTED_KERNEL,
-            }}},
+            "inventory": {"host_vars": host_vars},
             "playbooks": {"create": "../shared/create.yml", "prepare": "../shared/prepare.yml",
                           "converge": "../shared/converge.yml", "destroy": "../shared/destroy.yml"},
         },
@@ -52,20 +56,32 @@ def scenario(entry):
     }
 
 
+# The scenario of every runnable kernel at once (the CI runs it: both VMs side by side use both CPUs).
+ALL = "kernels"
+
+
+def _write(name, entries):
+    folder = os.path.join(MOLECULE, name)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, ".gitignore"), "w") as handle:
+        handle.write("# generated from inventory/matrix.yml\n*\n")
+    with open(os.path.join(folder, "molecule.yml"), "w") as handle:
+        handle.write(HEADER + yaml.safe_dump(scenario(entries), sort_keys=False, default_flow_style=False))
+
+
 def write():
-    """Write a scenario per kernel that can run here; say which are skipped and why; drop stale ones."""
+    """Write a scenario per kernel that can run here and one of them all (`kernels`); say which are skipped and why;
+    drop stale ones."""
     kernels, skipped = spec.resolve(spec.load())
     for message in skipped:
         print("molecule scenarios: SKIPPED " + message)
     names = {k["name"] for k in kernels}
     for entry in spec.load()["kernels"]:
-        folder = os.path.join(MOLECULE, entry["name"])
         if entry["name"] not in names:
-            if os.path.exists(os.path.join(folder, "molecule.yml")):
-                os.unlink(os.path.join(folder, "molecule.yml"))
+            stale = os.path.join(MOLECULE, entry["name"], "molecule.yml")
+            if os.path.exists(stale):
+                os.unlink(stale)
             continue
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, ".gitignore"), "w") as handle:
-            handle.write("# generated from inventory/matrix.yml\n*\n")
-        with open(os.path.join(folder, "molecule.yml"), "w") as handle:
-            handle.write(HEADER + yaml.safe_dump(scenario(entry), sort_keys=False, default_flow_style=False))
+        _write(entry["name"], [k for k in kernels if k["name"] == entry["name"]])
+    if kernels:
+        _write(ALL, kernels)

@@ -79,12 +79,18 @@ def test_the_vagrantfile_does_not_choose_kernels_itself():
 
 def test_each_scenario_boots_its_kernel_and_checks_it(monkeypatch):
     monkeypatch.delenv("NPL_KERNEL_MAINLINE_6_2", raising=False)
-    for entry in spec.resolve(spec.load())[0]:
+    kernels = spec.resolve(spec.load())[0]
+    for entry in kernels:
         doc = scenarios.scenario(entry)
         host = doc["provisioner"]["inventory"]["host_vars"][entry["name"]]
         assert doc["provisioner"]["env"]["NPL_MATRIX_KERNEL"] == entry["name"]
         assert host["npl_expected_kernel"] == scenarios.EXPECTED_KERNEL
         assert doc["scenario"]["test_sequence"][-1] == "destroy"
+    # every kernel at once: one VM each, side by side
+    doc = scenarios.scenario(kernels)
+    assert [p["name"] for p in doc["platforms"]] == [k["name"] for k in kernels]
+    assert doc["provisioner"]["env"]["NPL_MATRIX_KERNEL"] == ",".join(k["name"] for k in kernels)
+    assert sorted(doc["provisioner"]["inventory"]["host_vars"]) == sorted(k["name"] for k in kernels)
 
 
 def test_matrix_help_and_bad_arguments_are_answered_before_anything_is_installed(tmp_path):

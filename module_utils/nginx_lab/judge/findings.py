@@ -16,7 +16,7 @@ every run opens with the same grid.
 
 Each cell: the verdict, then each check's median over the repetitions with its range and how many repetitions
 passed. CONFIRMED: every deciding repetition passed; REFUTED: every one failed; VARIES: both happened;
-INCONCLUSIVE: not decided (the reason is in the run's report).
+INCONCLUSIVE: not decided, with the reason (shortened here; whole in the run's report).
 """
 
 
@@ -48,7 +48,11 @@ def _number(check):
 def _cell(row):
     if row is None:
         return "—"
-    return "**%s** %s" % (row["verdict"], "; ".join("%s %s" % (c["measure"], _number(c)) for c in row["checks"]))
+    text = "**%s** %s" % (row["verdict"], "; ".join("%s %s" % (c["measure"], _number(c)) for c in row["checks"]))
+    if row["verdict"] == "INCONCLUSIVE" and row.get("reason"):
+        reason = " ".join(row["reason"].split())
+        text += " — " + (reason if len(reason) <= 240 else reason[:237] + "...")
+    return text
 
 
 def columns(reference):

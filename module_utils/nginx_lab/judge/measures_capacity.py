@@ -125,8 +125,10 @@ def fds_per_request(results, cases):
         base = w["fds"][_baseline_index(doc, w["t"])][0]
         served = [(c["start"], c["first_byte"]) for c in doc["clients"]
                   if c["status"] == 200 and c["start"] is not None and c["first_byte"] is not None]
+        # the client connections the worker holds: those it served, from their connect to their end (a connection
+        # refused at accept holds no descriptor, though on an emulated host its client learns so a second later)
         opened = [(c.get("connected"), c["end"]) for c in doc["clients"]
-                  if c.get("connected") is not None and c["end"] is not None]
+                  if c.get("connected") is not None and c["end"] is not None and c["status"] == 200]
         if base is None or not served or not opened:
             raise Missing("%s: no descriptor count before the clients, no request served, or no connect times"
                           % doc["meta"]["case"])

@@ -17,7 +17,7 @@ passed.
 
 import statistics
 
-from .claims import CONFIRMED, INCONCLUSIVE, REFUTED, evaluate_claim
+from .claims import CONFIRMED, INCONCLUSIVE, REFUTED, evaluate_claim, tested_by
 
 VARIES = "VARIES"
 VERDICTS = (CONFIRMED, REFUTED, VARIES, INCONCLUSIVE)
@@ -83,8 +83,13 @@ def conditions(claim, repetition_results):
 
 
 def evaluate_host(claim, reps_by_case):
-    """The aggregated row of `claim` on one host; `reps_by_case` is {case: [doc of repetition 1, 2, ...]}."""
-    n = max([len(v) for v in reps_by_case.values()] or [1])
+    """The aggregated row of `claim` on one host; `reps_by_case` is {case: [doc of repetition 1, 2, ...]}.
+
+    The claim's repetitions are those of its own cases (the fewest any of them ran, so that every repetition judged
+    has all of them): a lab run three times for its min_repeat beside cases run once leaves the others' claims one
+    repetition, not three with two missing."""
+    mine = [len(reps_by_case[case]) for case in claim.get("tested_by") or tested_by(claim) if case in reps_by_case]
+    n = min(mine) if mine else 1
     rows, conds = [], []
     for k in range(n):
         results = {case: docs[k] for case, docs in reps_by_case.items() if len(docs) > k}

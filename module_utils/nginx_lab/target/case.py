@@ -224,9 +224,9 @@ class _Case(object):
         clients_start = time.monotonic() - self.t0
         self.load_before = hostload.snapshot()
         actions = CaseActions(p.get("actions"), self.t0, self.master, self.write_next_config)
+        actions.start(self.t0 + clients_start)  # before the clients go: an action at 0 s is done when they start
         os.write(go, b"g")
         os.close(go)
-        actions.start(self.t0 + clients_start)
         try:
             ended = clientrun.wait(loadgen_pid, p["deadline"])
         finally:

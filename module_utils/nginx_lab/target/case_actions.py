@@ -34,40 +34,60 @@ class CaseActions(object):
         self._thread = None
 
     def start(self, base):
-        """Run the actions in a thread; `at_s` counts from `base` (time.monotonic() when the clients started)."""
+        """Run the actions in a thread; `at_s` counts from `base` (time.monotonic() when the clients start). Call it
+        before the clients are let go: a stop-workers action at 0 s stops the workers here, before this returns, so
+        the first client finds them stopped however slowly the host runs the action's thread (on an emulated VM it
+        once took two seconds, and the clients met a running worker)."""
         if not self.actions:
             return
-        self._thread = threading.Thread(target=self._run, args=(base,), daemon=True)
+        first = None
+        if self.actions[0]["at_s"] == 0 and self.actions[0]["action"] == "stop-workers":
+            first = self._begin(self.actions[0])
+            self._stop_now(first)
+        self._thread = threading.Thread(target=self._run, args=(base, first), daemon=True)
         self._thread.start()
 
     def _now(self):
         return round(time.monotonic() - self.t0, 6)
 
-    def _run(self, base):
+    def _begin(self, action):
+        record = {"action": action["action"], "at_s": action["at_s"], "seconds": action.get("seconds"),
+                  "began": self._now(), "ended": None, "pids": []}
+        self.records.append(record)
+        return record
+
+    def _run(self, base, first=None):
         for action in self.actions:
-            if self._cancel.wait(max(0.0, base + action["at_s"] - time.monotonic())):
-                return
-            record = {"action": action["action"], "at_s": action["at_s"], "seconds": action.get("seconds"),
-                      "began": self._now(), "ended": None, "pids": []}
-            self.records.append(record)
+            if first is not None and action is self.actions[0]:
+                record = first  # stopped already, in start()
+                began = base
+            else:
+                if self._cancel.wait(max(0.0, base + action["at_s"] - time.monotonic())):
+                    return
+                record = self._begin(action)
+                began = None
             try:
                 if action["action"] == "reload":
                     self._reload(record, action.get("config") or "changed")
                 else:
-                    self._stop_workers(record, action["seconds"])
+                    if began is None:
+                        self._stop_now(record)
+                        began = time.monotonic()
+                    self._cancel.wait(max(0.0, began + action["seconds"] - time.monotonic()))
             except OSError as exc:
                 self.errors.append("%s at %ss: %s" % (action["action"], action["at_s"], exc))
             finally:
                 self._continue_all(record)
 
-    def _stop_workers(self, record, seconds):
+    def _stop_now(self, record):
+        """SIGSTOP every worker of the master now; the record notes them and when they were stopped."""
         pids = children_of(self.master)
         with self._lock:
             for pid in pids:
                 self._stopped.add(pid)
                 os.kill(pid, signal.SIGSTOP)
                 record["pids"].append(pid)
-        self._cancel.wait(seconds)
+        record["stopped"] = self._now()
 
     def _reload(self, record, kind):
         record["config"] = kind

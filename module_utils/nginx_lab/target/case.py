@@ -268,7 +268,7 @@ class _Case(object):
         p = self.p
         samples = self.sampler.data()
         self.meta["sampler"] = {"unix_interval_s": p["unix_interval_ms"] / 1000.0, "nice": p["sampler_nice"],
-                                "stub_interval_s": p["stub_interval_ms"] / 1000.0,
+                                "stub_interval_s": p["stub_interval_ms"] / 1000.0, "stub_timeout_s": self.sampler.stub_timeout,
                                 "cpu_seconds": {k: round(v, 4) for k, v in self.sampler.cpu_seconds.items()},
                                 "errors": self.sampler.errors}
         self.meta["validity"] = validity.assess(self.observed, samples, self.meta["clients_window"],

@@ -12,6 +12,7 @@ import os
 import resource
 import signal
 import socket
+import threading
 import time
 
 from . import loadgen_sessions
@@ -339,6 +340,10 @@ def run_python(host, port, clients, method="GET", path="/", body_bytes=0, timeou
     # send_with_connect (request clients without a pause): connect and send in one thread each
     senders = concurrent.futures.ThreadPoolExecutor(min(clients, 64)) if send_with_connect and behaviour == "request" \
         and not pause_s else None
+    if senders is not None:
+        # start the threads now, not as the ramp needs them (on an emulated VM that made a 1 s ramp last 4 s)
+        barrier = threading.Barrier(min(clients, 64))
+        list(senders.map(lambda _: barrier.wait(5.0), range(min(clients, 64))))
     try:
         records = loop.run_until_complete(_run_python(host, port, clients, request, body, timeout, t0, meter,
                                                       ramp_s, hold, session, pause_s, senders))

@@ -3,8 +3,9 @@
 fast thread (every unix_interval): the /proc/net/unix lines of the upstream
 path counted per state code, and in the same tick the listener's queue length
 and backlog from sock_diag.
-slow thread (every stub_interval): nginx stub_status (all seven counters; with stub_during False not polled, but
-read once after the clients by the case), VmSize/VmRSS of the
+stub thread (every stub_interval): nginx stub_status, all seven counters (with stub_during False it does not run:
+the case reads stub_status once after the clients);
+proc thread (every stub_interval): VmSize/VmRSS of the
 nginx master and its workers, each worker's open descriptors and sockets and the request-body temporary
 files it holds (one pass over its descriptors; sockets and files only up to 4,096 descriptors), and the listen-queue
 counters of the case's network namespace (/proc/net/netstat).
@@ -62,7 +63,7 @@ class Sampler(object):
         self._first_ticks = []
         self._diag = None
         self.unix = {"t": [], "total": [], "states": {code: [] for code in STATE_CODES}, "queue_len": [], "backlog": []}
-        self.stub = {"t": [], "error": []}
+        self.stub = {"t": [], "took": [], "error": []}
         self.stub.update({field: [] for field in stub_status.FIELDS})
         self.memory = {"t": [], "master_vmsize_kb": [], "master_vmrss_kb": [], "worker_count": [],
                        "worker_vmsize_kb_max": [], "worker_vmrss_kb_max": [],
@@ -72,7 +73,9 @@ class Sampler(object):
         self.workers = {"t": [], "pids": [], "fds": [], "sockets": [], "vmrss_kb": []}
         self.netstat = {"t": []}
         self.netstat.update({key: [] for key in NETSTAT_KEYS})
-        self.cpu_seconds = {"unix": 0.0, "stub_memory": 0.0}
+        self.cpu_seconds = {"unix": 0.0, "proc": 0.0, "stub_status": 0.0}
+        # How long a stub_status poll waits for nginx's answer.
+        self.stub_timeout = max(stub_interval * 5, 0.5)
         self.errors = []
         self._workers = []
         self._workers_at = -1.0
@@ -150,30 +153,41 @@ class Sampler(object):
     def _stub_tick(self, t):
         s = self.stub
         try:
-            values = stub_status.fetch("127.0.0.1", self.port, self.stub_path, timeout=max(self.stub_interval * 5, 0.5))
+            values = stub_status.fetch("127.0.0.1", self.port, self.stub_path, timeout=self.stub_timeout)
             error = None
         except Exception as exc:
             values, error = {}, type(exc).__name__ + (": %s" % exc if str(exc) else "")
         s["t"].append(round(t, 6))
+        s["took"].append(round(time.monotonic() - self.t0 - t, 6))  # how long nginx took to answer (or not)
         s["error"].append(error)
         for field in stub_status.FIELDS:
             s[field].append(values.get(field))
 
-    def _slow(self):
+    def _proc(self):
+        """nginx's memory, descriptors and the namespace's netstat counters, every stub_interval."""
         start_cpu = time.thread_time()
 
         def tick():
             t = time.monotonic() - self.t0
             self._memory_tick(t)
-            if self.stub_during:
-                self._stub_tick(t)
             self._netstat_tick(t)
 
         try:
             self._renice()
             _loop(self._stop, self.stub_interval, tick, self._first_ticks[1])
         finally:
-            self.cpu_seconds["stub_memory"] = time.thread_time() - start_cpu
+            self.cpu_seconds["proc"] = time.thread_time() - start_cpu
+
+    def _stub(self):
+        """stub_status every stub_interval, in a thread of its own: a poll nginx does not answer waits out its
+        timeout here, not in the /proc reads."""
+        start_cpu = time.thread_time()
+        try:
+            self._renice()
+            _loop(self._stop, self.stub_interval, lambda: self._stub_tick(time.monotonic() - self.t0),
+                  self._first_ticks[2])
+        finally:
+            self.cpu_seconds["stub_status"] = time.thread_time() - start_cpu
 
     def stub_once(self):
         """One stub_status sample now (stub_status_sampling=after: the counters after the clients)."""
@@ -190,20 +204,21 @@ class Sampler(object):
                 self.errors.append("could not renice a sampler thread to %d: %s" % (self.nice, exc))
 
     def start(self, first_tick_timeout=30.0):
-        """Start both threads; return once each has taken its first sample, so clients released
+        """Start the threads; return once each has taken its first sample, so clients released
         afterwards are observed from their start. sock_diag is opened here, before the threads: inside
         the fast thread, importing pyroute2 (1-3 s of CPU on an emulated VM) delayed its first sample."""
         try:
             self._diag = self.diag_factory() if self.diag_factory else None
         except Exception as exc:
             self.errors.append("sock_diag unavailable: %s" % exc)
-        self._first_ticks = [threading.Event(), threading.Event()]
-        for target in (self._fast, self._slow):
+        self._first_ticks = [threading.Event(), threading.Event(), threading.Event()]
+        names = ["unix", "proc"] + (["stub_status"] if self.stub_during else [])
+        for target in (self._fast, self._proc, self._stub)[:len(names)]:
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self._threads.append(thread)
         deadline = time.monotonic() + first_tick_timeout
-        for name, event in zip(("unix", "stub_status" if self.stub_during else "proc"), self._first_ticks):
+        for name, event in zip(names, self._first_ticks):
             if not event.wait(max(0.0, deadline - time.monotonic())):
                 self.errors.append("the %s sampler took no sample within %.0f s" % (name, first_tick_timeout))
 

@@ -24,6 +24,23 @@ def answered_times(stub):
     return [t for t, error in zip(stub["t"], errors) if error is None]
 
 
+def own_pace(stub, window, asked_s):
+    """The stub_status poller's own pace over `window`: its tries, with the time each waited for nginx taken out of
+    the gap after it (a poll nginx does not answer waits out its timeout; that is nginx's doing, not a starved
+    sampler). Results without `took` give the plain timing of the tries."""
+    times, took = stub["t"], stub.get("took")
+    if not took or len(took) != len(times):
+        return sampler_timing(times, window, asked_s)
+    inside = [(t, w) for t, w in zip(times, took) if window[0] <= t <= window[1]]
+    if not inside:
+        return sampler_timing([], window, asked_s)
+    gaps = [inside[0][0] - window[0]] + [max(0.0, b[0] - a[0] - a[1]) for a, b in zip(inside, inside[1:])] + \
+        [max(0.0, window[1] - inside[-1][0] - inside[-1][1])]
+    span = sum(gaps) if gaps else window[1] - window[0]
+    return {"asked_s": asked_s, "samples": len(inside), "achieved_s": round(span / len(inside), 6),
+            "max_gap_s": round(max(gaps), 6), "window_s": round(window[1] - window[0], 6)}
+
+
 def sampler_timing(times, window, asked_s):
     """Achieved sampling inside `window`: samples, mean interval, longest gap (including the window's edges)."""
     inside = [t for t in times if window[0] <= t <= window[1]]
@@ -78,12 +95,12 @@ def assess(observed, samples, window, unix_interval_s, stub_interval_s, stub_dur
     stub_status was read only after the clients (stub_status_sampling=after): its timing is not judged."""
     # stub_status's samples are nginx's answers: samples, achieved_s and max_gap_s count only those, so a status page
     # nginx left unanswered (a worker stopped, no slot free for it: lab-wc-8) shows as the gap it was. Whether the
-    # sampler itself kept its pace is judged on its tries (attempts, attempt_max_gap_s): a sampler the host starved
-    # spoils the measures that read it; a status page nginx did not answer is a finding of the case, and those
-    # measures read what nginx answered. The slow thread's /proc reads (memory, per-worker descriptors, netstat) are
-    # taken at every try: their timing is "proc".
+    # sampler itself kept its pace is judged on its tries, less the time each waited for nginx (attempts,
+    # attempt_max_gap_s): a sampler the host starved spoils the measures that read it; a status page nginx did not
+    # answer is a finding of the case, and those measures read what nginx answered. The /proc reads (memory,
+    # per-worker descriptors, netstat) run in a thread of their own: their timing is "proc".
     stub = samples["stub_status"]
-    tries = sampler_timing(stub["t"], window, stub_interval_s)
+    tries = own_pace(stub, window, stub_interval_s)
     timing = {"unix": sampler_timing(samples["unix"]["t"], window, unix_interval_s),
               "stub_status": dict(sampler_timing(answered_times(stub), window, stub_interval_s),
                                   attempts=tries["samples"], attempt_max_gap_s=tries["max_gap_s"])}

@@ -5,6 +5,8 @@ import os
 import subprocess
 import time
 
+from nginx_lab.target.reaper import CASE_NAME
+
 from ..support import role_defaults
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -88,8 +90,10 @@ def lab_processes():
 
 
 def lab_namespaces():
+    """Case namespaces (npl-<8 hex digits>, the names cases create). The matrix's npl-matrix namespace is
+    not one: scripts/matrix owns it, it outlives a matrix run that was killed, and its next run replaces it."""
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return [line.split()[0] for line in out.splitlines() if line.startswith("npl-")]
+    return [line.split()[0] for line in out.splitlines() if line.split() and CASE_NAME.match(line.split()[0])]
 
 
 def journals():
@@ -99,8 +103,8 @@ def journals():
 
 
 def run_dir_entries():
-    """Case folders (npl-*) under the kit's run folder."""
-    return sorted(e for e in os.listdir(RUN_DIR) if e.startswith("npl-")) if os.path.isdir(RUN_DIR) else []
+    """Case folders (npl-<8 hex digits>) under the kit's run folder."""
+    return sorted(e for e in os.listdir(RUN_DIR) if CASE_NAME.match(e)) if os.path.isdir(RUN_DIR) else []
 
 
 def leftovers(expected_somaxconn):

@@ -14,8 +14,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "module_utils"))
 sys.path.insert(0, os.path.join(HERE, "..", ".."))
 # the kit's own code (not an installed package), and the tests' support
+from nginx_lab.judge import claim_cases  # noqa: E402
 from nginx_lab.judge.claims import MEASURE_DOMAINS  # noqa: E402
+
 from tests.support import pinned, role_defaults  # noqa: E402
+
 RESULTS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "results", "latest")
 
 
@@ -71,12 +74,34 @@ def _verdicts(host):
 
 def _claims():
     with open(os.path.join(HERE, "..", "..", "playbooks", "vars", "claims.yml")) as handle:
-        return [c["id"] for c in yaml.safe_load(handle)["npl_claims"]]
+        return yaml.safe_load(handle)["npl_claims"]
+
+
+def _run():
+    with open(os.path.join(RESULTS, "run.json")) as handle:
+        return json.load(handle)
+
+
+def _covered():
+    """The claims whose cases the run ran, every one of them (the matrix runs those that depend on the kernel)."""
+    ran = set(_run()["cases"])
+    return [c["id"] for c in _claims() if set(claim_cases.tested_by(c)) <= ran]
 
 
 def test_every_claim_has_a_verdict(host):
     rows = _verdicts(host)
-    assert sorted(rows) == sorted(_claims())
+    assert sorted(rows) == sorted(c["id"] for c in _claims())
+
+
+def test_the_run_covered_the_claims_its_dependency_selects(host):
+    """The matrix runs the cases of the claims that depend on the kernel (inventory/matrix.yml vm.depends_on): every
+    such claim is covered, and a claim of nginx alone only when its cases serve a kernel claim too."""
+    run = _run()
+    if not run.get("depends_on"):
+        assert sorted(_covered()) == sorted(c["id"] for c in _claims())
+        return
+    wanted = [c["id"] for c in _claims() if run["depends_on"] in c["depends_on"]]
+    assert wanted and not set(wanted) - set(_covered())
 
 
 def test_verdicts_are_the_ones_recorded_for_this_kernel(host):
@@ -86,6 +111,8 @@ def test_verdicts_are_the_ones_recorded_for_this_kernel(host):
     assert wanted is not None, ("no verdicts recorded for Linux %s in molecule/expected_verdicts.yml: run the kit on "
                                 "it and record them" % release)
     rows = _verdicts(host)
+    covered = set(_covered())
+    assert covered, "the run covered no claim"
     changed = ["%s: %s" % (cid, pinned.disagreement(pin, rows[cid])) for cid, pin in sorted(wanted.items())
-               if pinned.disagreement(pin, rows[cid])]
+               if cid in covered and pinned.disagreement(pin, rows[cid])]
     assert not changed, "Linux %s behaves differently: %s" % (release, "; ".join(changed))

@@ -12,6 +12,8 @@ def parser():
                     "run_cases.yml on all of them, writes the report with a column per kernel, and destroys the VMs. "
                     "Needs root; installs libvirt, qemu and Vagrant from Debian on first use.")
     p.add_argument("--kernels", help="comma-separated matrix entries (default: every entry that can run)")
+    p.add_argument("--all", action="store_true", help="run every case and lab on the VMs, not only those of the claims "
+                   "that depend on the kernel (inventory/matrix.yml vm.depends_on)")
     p.add_argument("--keep", action="store_true", help="leave the VMs (and libvirt) running afterwards")
     p.add_argument("--rebuild-image", action="store_true", help="build the image even if a cached one fits")
     p.add_argument("--results-dir", default=None, help="where results go (default: results/ of the kit)")

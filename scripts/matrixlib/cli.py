@@ -150,7 +150,7 @@ def main(argv=None):
             "and the time left), the report" % ", ".join(k["name"] for k in kernels))
         cmd = libvirt_ns.in_ns([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inv, "run_cases.yml",
                                 "-e", "npl_results_dir=%s" % os.path.abspath(args.results_dir)]
-                               + spec.run_args(matrix) + args.extra)
+                               + spec.run_args(matrix, every_case=args.all) + args.extra)
         code = subprocess.run(cmd, cwd=spec.ROOT, env=env).returncode
         timings["cases_s"] = round(time.monotonic() - t, 1)
         steps = progress.breakdown(progress.read(PROGRESS_FILE))

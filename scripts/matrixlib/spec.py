@@ -15,12 +15,16 @@ def load(path=MATRIX_FILE):
         return yaml.safe_load(handle)["npl_matrix"]
 
 
-def run_args(matrix):
-    """ansible-playbook arguments for how the suite runs on the VMs: matrix.yml `vm.repeat` repetitions, and the
-    case scheduler with one slot per VM CPU (`vm.cpus`; the exclusive cases run alone afterwards)."""
+def run_args(matrix, every_case=False):
+    """ansible-playbook arguments for how the suite runs on the VMs: matrix.yml `vm.repeat` repetitions, the case
+    scheduler with one slot per VM CPU (`vm.cpus`; the exclusive cases run alone afterwards), and only the cases of
+    the claims that depend on `vm.depends_on` (the kernel) unless `every_case` (scripts/matrix --all)."""
     vm = matrix.get("vm", {})
-    return ["-e", "npl_repeat=%d" % int(vm.get("repeat", 1)),
+    args = ["-e", "npl_repeat=%d" % int(vm.get("repeat", 1)),
             "-e", "npl_parallel=true", "-e", "npl_parallel_slots=%d" % max(1, int(vm.get("cpus", 1)))]
+    if vm.get("depends_on") and not every_case:
+        args += ["-e", "npl_depends_on=%s" % vm["depends_on"]]
+    return args
 
 
 def env_name(kernel_name):

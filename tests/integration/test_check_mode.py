@@ -1,6 +1,11 @@
 """ansible-playbook --check: validates everything, says what provisioning would change, runs no case, exits 0."""
 
 import os
+import re
+
+import yaml
+from nginx_lab.judge import claim_cases
+from nginx_lab.judge.results_io import load_claims
 
 from . import lab
 
@@ -32,3 +37,29 @@ def test_check_mode_still_refuses_bad_parameters(tmp_path):
     out = lab.playbook("--check", "-e", "npl_results_dir=%s" % (tmp_path / "results"),
                        "-e", '{"npl_case_overrides": {"deadline": 0}}')
     assert out.returncode != 0 and "deadline=0.0 is outside 1..86400" in out.stdout
+
+
+def _would_run(stdout):
+    """The case names the check-mode lines say would run."""
+    names = set()
+    for line in re.findall(r'"check mode: would run (?:alone )?([^"]*)"', stdout):
+        names.update(unit.strip().rsplit(".r", 1)[0] for unit in line.split(","))
+    return names
+
+
+def test_the_kernel_dependency_runs_the_cases_of_the_kernel_claims_only(tmp_path):
+    """-e npl_depends_on=kernel (what the matrix passes) selects the cases of the claims tagged kernel in claims.yml."""
+    claims = load_claims(os.path.join(lab.ROOT, "playbooks", "vars", "claims.yml"))
+    with open(os.path.join(lab.ROOT, "playbooks", "vars", "catalogue.yml")) as handle:
+        names = list(yaml.safe_load(handle)["npl_catalogue"])
+    out = lab.playbook("--check", "-e", "npl_results_dir=%s" % (tmp_path / "results"), "-e", "npl_depends_on=kernel")
+    assert out.returncode == 0, out.stdout[-4000:]
+    assert _would_run(out.stdout) == set(claim_cases.cases_depending_on(claims, "kernel", names))
+    assert "lab-flood-1mb-wc4096" not in _would_run(out.stdout)
+
+
+def test_an_unknown_dependency_is_refused_before_provisioning(tmp_path):
+    out = lab.playbook("--check", "-e", "npl_results_dir=%s" % (tmp_path / "results"), "-e", "npl_depends_on=libc")
+    assert out.returncode != 0
+    assert "-e npl_depends_on=kernel or -e npl_depends_on=nginx" in out.stdout and "got libc" in out.stdout
+    assert "TASK [lab_packages" not in out.stdout

@@ -103,3 +103,13 @@ def test_matrix_help_and_bad_arguments_are_answered_before_anything_is_installed
     out = subprocess.run([os.path.join(ROOT, "scripts", "matrix"), "--kernls", "x"], capture_output=True, text=True,
                          env=env, timeout=30)
     assert out.returncode == 2 and "unrecognized arguments: --kernls" in out.stderr and "setup:" not in out.stdout
+
+
+def test_the_matrix_runs_the_kernel_claims_cases_unless_all():
+    matrix = spec.load()
+    assert matrix["vm"]["depends_on"] == "kernel"
+    args = spec.run_args(matrix)
+    assert "npl_depends_on=kernel" in args
+    assert not [a for a in spec.run_args(matrix, every_case=True) if a.startswith("npl_depends_on")]
+    kernels = spec.resolve(matrix)[0]
+    assert "npl_depends_on=kernel" in scenarios.scenario(kernels)["provisioner"]["ansible_args"]

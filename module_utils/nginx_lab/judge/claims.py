@@ -8,6 +8,7 @@ data raises Missing, and the claim is INCONCLUSIVE with the reason.
 import operator
 
 from . import measures_accept, measures_capacity, measures_clients, measures_kernel, measures_lifecycle, measures_protocol, measures_sockets, measures_status
+from .claim_cases import depends_errors, tested_by
 from .measure_common import Missing, rounded
 
 CONFIRMED, REFUTED, INCONCLUSIVE = "CONFIRMED", "REFUTED", "INCONCLUSIVE"
@@ -37,22 +38,6 @@ MEASURES = _measures()
 # The values each measure can take: (0, 1) for the shares its module lists in SHARES, unbounded otherwise.
 MEASURE_DOMAINS = dict({name: (None, None) for name in MEASURES},
                        **{name: (0.0, 1.0) for module in _MODULES for name in getattr(module, "SHARES", ())})
-
-
-# The arguments of a check that name cases of the catalogue: one (`case`, `one`, `many`, `after`) or a list (`cases`).
-CASE_ARGS = ("case", "cases", "one", "many", "after")
-
-
-def tested_by(claim):
-    """The cases a claim reads, in the order its checks name them: derived from the checks, so it has one home."""
-    found = []
-    for check in claim.get("checks", []):
-        for key in CASE_ARGS:
-            value = check.get("args", {}).get(key)
-            for name in (value if isinstance(value, list) else [value] if value else []):
-                if name not in found:
-                    found.append(name)
-    return found
 
 
 # verdicts ------------------------------------------------------------------
@@ -98,6 +83,7 @@ def validate_claims(claims):
         if "tested_by" in claim and list(claim["tested_by"]) != tested_by(claim):
             errors.append("%s: tested_by is derived from the cases its checks name (%s); drop it from the claims file"
                           % (claim.get("id"), ", ".join(tested_by(claim))))
+        errors.extend(depends_errors(claim))
         if claim.get("id") in seen:
             errors.append("%s: duplicate id" % claim["id"])
         seen.add(claim.get("id"))

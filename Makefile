@@ -1,5 +1,5 @@
 # Shortcuts for the scripts in scripts/. Root is needed (packages, namespaces, sysctl).
-.PHONY: setup reproduce test unit bench bench-matrix clean
+.PHONY: setup reproduce test unit bench bench-matrix bench-releases clean
 
 setup:
 	./scripts/setup.sh
@@ -22,6 +22,11 @@ bench: setup
 # image), then prints where the time went.
 bench-matrix:
 	python3 bench/matrix.py --run $(BENCH_ARGS)
+
+# The nginx release axis's wall time against the default run's (issue 21's target): two run folders,
+# e.g. make bench-releases BENCH_ARGS="results/<default run> results/<run over three releases>".
+bench-releases:
+	python3 bench/releases.py $(BENCH_ARGS)
 
 clean:
 	rm -rf results

@@ -68,6 +68,13 @@ options:
     description: How many times each case runs (C(started)); every repetition is a case run of its own.
     type: int
     default: 1
+  releases:
+    description:
+      - The nginx releases every case runs on (C(started)), once each; with more than one, each host's results of
+        a release go to the folder C(<host>@nginx-<release>).
+    type: list
+    elements: str
+    default: []
   min_repeat:
     description:
       - Case name to the fewest repetitions it runs whatever I(repeat) says (C(started); the catalogue's
@@ -120,8 +127,9 @@ run_dir:
   type: str
 schedule:
   description:
-    - C(slots), one list per slot of the case runs it does in order (C(case), C(repetition)), and C(alone), the
-      case runs done alone afterwards.
+    - C(slots), one list per slot of the case runs it does in order (C(case), C(repetition), with I(releases)
+      C(nginx), the release, and C(lane), the suffix of its result folder), and C(alone), the case runs done alone
+      afterwards.
   returned: when state is started
   type: dict
 hosts:
@@ -167,6 +175,7 @@ ARGUMENT_SPEC = dict(
     slots=dict(type="int", default=1),
     repeat=dict(type="int", default=1),
     min_repeat=dict(type="dict", default={}),
+    releases=dict(type="list", elements="str", default=[]),
     kit_dir=dict(type="path"),
     record=dict(type="dict", default={}),
     latest=dict(type="bool", default=True),
@@ -186,14 +195,14 @@ def main():
         if p["state"] == "started":
             pid, start = run_folder.controller_process()
             plan = run_folder.schedule(list(p["cases"]), p["cases"], set(p["exclusive"]), p["slots"], p["repeat"],
-                                 set(p["background"]), p["min_repeat"])
+                                 set(p["background"]), p["min_repeat"], p["releases"])
             if module.check_mode:
                 rid = p["run_id"] or run_folder.new_run_id()
                 module.exit_json(changed=False, run_id=rid, run_dir=os.path.join(p["results_dir"], rid), schedule=plan,
                                  hosts=p["hosts"],
                                  controller=dict(host=socket.gethostname(), pid=pid, start=start),
                                  started_at=time.time(), elapsed=0.0)
-            rid, run_dir = run_folder.create(p["results_dir"], p["hosts"], p["run_id"])
+            rid, run_dir = run_folder.create(p["results_dir"], p["hosts"], p["run_id"], p["releases"])
             module.exit_json(changed=True, run_id=rid, run_dir=run_dir, schedule=plan, hosts=p["hosts"],
                              controller=dict(host=socket.gethostname(), pid=pid, start=start), started_at=time.time(),
                              elapsed=round(time.monotonic() - started, 3))

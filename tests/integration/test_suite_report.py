@@ -63,7 +63,7 @@ def test_report_states_mode_and_wall_time(full_run):
     with open(os.path.join(full_run["run_dir"], "report.md")) as handle:
         md = handle.read()
     assert "ran **parallel** in 6 slots" in md and "**3** repetition(s) each" in md
-    assert "**%s s** of wall time" % record["wall_s"] in md
+    assert "the run took **%s s**" % record["wall_s"] in md
     assert "## In plain words" in md and "## Reproduce this" in md and record["kit_commit"] in md
 
 

@@ -36,7 +36,7 @@ def test_junit_has_one_case_per_claim_and_counts_match(run_dir):
     assert len(cases) == len(rows) == int(suite.get("tests"))
     assert int(suite.get("failures")) == sum(r["verdict"] in ("REFUTED", "VARIES") for r in rows) == \
         sum(1 for c in cases if c.find("failure") is not None)
-    assert [c.get("name") for c in cases] == ["%s on localhost" % r["id"] for r in rows]
+    assert [c.get("name") for c in cases] == ["%s on localhost, nginx 1.22.1" % r["id"] for r in rows]
     assert all(float(c.get("time")) >= 0 for c in cases) and float(suite.get("time")) > 0
     assert int(suite.get("skipped")) == sum(r["verdict"] == "INCONCLUSIVE" for r in rows)
 

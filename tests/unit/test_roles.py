@@ -55,3 +55,12 @@ def test_the_cases_default_to_the_binaries_the_roles_install():
 
 def test_the_upstream_source_lives_in_its_role():
     assert "--mode MODE" in text("lab_upstream", "files", "upstream.c")
+
+
+def test_the_nginx_releases_the_role_knows_are_the_choices_of_its_spec():
+    defaults = load("lab_nginx", "defaults", "main.yml")
+    options = load("lab_nginx", "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert sorted(options["lab_nginx_versions"]["choices"]) == sorted(defaults["lab_nginx_releases"])
+    for name, entry in defaults["lab_nginx_releases"].items():
+        assert entry.get("package") is True or (entry.get("suite") and isinstance(entry.get("configure"), list)), name
+    assert set(defaults["lab_nginx_versions"]) <= set(defaults["lab_nginx_releases"])

@@ -155,3 +155,22 @@ def test_runs_taking_the_host_at_the_same_moment_get_it_once(tmp_path):
         winners = [g for g in got if g]
         assert len(winners) == 1, "round %d: %s took the host" % (round_, winners)
         assert hostlock.read(lock)["run_id"] == winners[0]
+
+
+def test_every_case_runs_once_per_release_each_to_its_own_folder(tmp_path):
+    releases = ["1.18.0", "1.22.1", "1.26.3"]
+    plan = run_folder.schedule(list(PARAMS), PARAMS, {"flood"}, 2, repeat=2, releases=releases)
+    units = [u for lane in plan["slots"] for u in lane] + plan["alone"]
+    assert sorted((u["case"], u["repetition"], u["nginx"]) for u in units) == sorted(
+        (c, k, r) for c in PARAMS for k in (1, 2) for r in releases)
+    assert {u["lane"] for u in units} == {"@nginx-1.18.0", "@nginx-1.22.1", "@nginx-1.26.3"}
+    _, run_dir = run_folder.create(str(tmp_path), ["h1"], releases=releases)
+    assert sorted(os.listdir(run_dir)) == ["h1@nginx-1.18.0", "h1@nginx-1.22.1", "h1@nginx-1.26.3"]
+    assert run_folder.split_lane("h1@nginx-1.18.0") == ("h1", "1.18.0") and run_folder.split_lane("h1") == ("h1", None)
+    assert run_folder.abandon(run_dir, ["h1"]) and not os.path.exists(run_dir)
+
+
+def test_one_release_keeps_the_host_s_folder_and_the_units_name_it():
+    plan = run_folder.schedule(["a"], PARAMS, set(), 1, releases=["1.22.1"])
+    assert plan["slots"][0] == [{"case": "a", "repetition": 1, "nginx": "1.22.1", "lane": ""}]
+    assert run_folder.schedule(["a"], PARAMS, set(), 1)["slots"][0] == [{"case": "a", "repetition": 1}]

@@ -5,7 +5,7 @@ fails when page and files disagree, so the page never says what no committed run
 import json
 import os
 
-from . import report_md
+from . import report_md, run_folder
 
 HEADER = """# What the kit found
 
@@ -60,6 +60,23 @@ def columns(reference):
     return [(name, host, verdicts) for name, _, verdicts in reference for host in sorted(verdicts["verdicts"])]
 
 
+def _release_changes(reference, claims):
+    """The claims whose verdict changes between the nginx releases of one host, in the reference runs over releases."""
+    out = []
+    for name, _, verdicts in reference:
+        hosts = sorted(verdicts["verdicts"])
+        groups = report_md._groups(hosts, lambda h: run_folder.split_lane(h)[0])
+        by_id = {h: {r["id"]: r for r in verdicts["verdicts"][h]} for h in hosts}
+        for group in groups:
+            release = lambda h: verdicts["hosts"][h]["nginx_version"]  # noqa: E731
+            lines = report_md._changes(claims, by_id, group, lambda h: "nginx " + (run_folder.split_lane(h)[1] or release(h)),
+                                       axis="nginx")
+            out += ["", "## Claims whose verdict changes between nginx releases (%s, %s)"
+                    % (name, run_folder.split_lane(group[0])[0]), ""]
+            out += lines or ["None: every claim has the same verdict on every release."]
+    return out
+
+
 def render(reference, claims):
     """The page's text for the reference runs and the claims file's claims."""
     cols = columns(reference)
@@ -72,7 +89,9 @@ def render(reference, claims):
             out.append("| %s (`%s`) | %s | %s | %s | %s | %s | %s |" % (
                 name, record.get("run_id"), host, meta["kernel"], meta["nginx_version"], meta.get("repetitions"),
                 record.get("wall_s"), record.get("kit_commit")))
-    heads = ["%s, Linux %s" % (host, verdicts["hosts"][host]["kernel"]) for _, host, verdicts in cols]
+    out += _release_changes(reference, claims)
+    heads = ["%s, Linux %s, nginx %s" % (host, verdicts["hosts"][host]["kernel"], verdicts["hosts"][host]["nginx_version"])
+             for _, host, verdicts in cols]
     for _, title, group in report_md.by_document(claims):
         out += ["", "## " + title, "", "| claim | %s |" % " | ".join(heads), "|---|%s" % ("---|" * len(cols))]
         for claim in group:

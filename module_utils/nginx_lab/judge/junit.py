@@ -28,15 +28,16 @@ def render(verdicts, claims, hosts_meta, case_seconds=None):
     root = ET.Element("testsuites", name="nginx-proxy-lab claims")
     for host, rows in verdicts.items():
         kernel = hosts_meta.get(host, {}).get("kernel", "?")
+        release = hosts_meta.get(host, {}).get("nginx_version", "?")
         seconds = (case_seconds or {}).get(host, {})
         times = [_seconds(row, seconds) for row in rows]
-        suite = ET.SubElement(root, "testsuite", name="%s (Linux %s)" % (host, kernel), tests=str(len(rows)),
+        suite = ET.SubElement(root, "testsuite", name="%s (Linux %s, nginx %s)" % (host, kernel, release), tests=str(len(rows)),
                               failures=str(sum(r["verdict"] in FAILURES for r in rows)),
                               skipped=str(sum(r["verdict"] == "INCONCLUSIVE" for r in rows)), errors="0",
                               time="%.3f" % sum(times))
         for row, spent in zip(rows, times):
             case = ET.SubElement(suite, "testcase", classname="claims.%s" % host.replace(".", "_"),
-                                 name="%s on %s" % (row["id"], host), time="%.3f" % spent)
+                                 name="%s on %s, nginx %s" % (row["id"], host, release), time="%.3f" % spent)
             if row["verdict"] in FAILURES:
                 ET.SubElement(case, "failure", message="%s: %s" % (row["verdict"], row["ours"]), type=row["verdict"])
             elif row["verdict"] == "INCONCLUSIVE":

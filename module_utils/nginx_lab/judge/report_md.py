@@ -6,6 +6,7 @@ every repetition and their plots, the environment and how to reproduce it. Pure 
 import json
 import os
 
+from . import run_folder
 from .repetitions import VARIES, plain
 from .results_io import result_name
 
@@ -101,6 +102,8 @@ def _number(row):
     value = row["checks"][0].get("value") if row["checks"] else None
     if value is None:
         return "n/a"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e9:
+        return str(int(value))
     return ("%.3g" % value) if isinstance(value, float) else str(value)
 
 
@@ -113,7 +116,7 @@ def _grid_cell(row):
 
 def _grid(claims, by_id, hosts, verdicts_doc, not_run):
     out = ["", "## Verdicts at a glance", "",
-           "A row per claim, a column per host: the verdict, the number its first check measured (median over the "
+           "A row per claim, a column per host (and nginx release): the verdict, the number its first check measured (median over the "
            "repetitions) and how many repetitions confirmed the claim. The details are below.", "",
            "| claim | %s | statement |" % " | ".join("%s<br><small>Linux %s, nginx %s</small>" % (
                h, verdicts_doc["hosts"][h]["kernel"], verdicts_doc["hosts"][h]["nginx_version"]) for h in hosts),
@@ -150,16 +153,52 @@ def _summary_lines(claims, by_id, hosts, verdicts_doc):
     return out
 
 
-def _differing(claims, by_id, hosts):
-    if len(hosts) < 2:
-        return []
-    out = ["", "## Claims whose verdict differs between hosts", ""]
-    differing = [c for c in claims if len({by_id[h].get(c["id"], {}).get("verdict") for h in hosts}) > 1]
-    if not differing:
-        out.append("None: every claim has the same verdict on every host.")
-    for claim in differing:
-        out.append("- **%s**: %s" % (claim["id"], ", ".join(
-            "%s %s" % (h, by_id[h].get(claim["id"], {}).get("verdict")) for h in hosts)))
+def _groups(hosts, key):
+    """The columns that share `key`, in groups of two or more."""
+    found = {}
+    for h in hosts:
+        found.setdefault(key(h), []).append(h)
+    return [group for group in found.values() if len(group) > 1]
+
+
+def _changes(claims, by_id, group, label, axis=None):
+    """A line per claim whose verdict differs between the columns of `group`; flagged when the claim says
+    (claims.yml depends_on) that it does not depend on `axis` (kernel or nginx), the axis the group varies."""
+    out = []
+    for claim in claims:
+        rows = [by_id[h].get(claim["id"]) or {} for h in group]
+        if len({row.get("verdict") for row in rows}) > 1:
+            line = "- **%s**: %s" % (claim["id"], ", ".join(
+                "%s %s (%s)" % (label(h), row.get("verdict"), _esc(_number(row)) if row else "—")
+                for h, row in zip(group, rows)))
+            if axis and claim.get("depends_on") and axis not in claim["depends_on"]:
+                line += (" — **flag**: claims.yml says it depends on %s only, yet its verdict changed with the %s"
+                         % (" and ".join(claim["depends_on"]), "kernel" if axis == "kernel" else "nginx release"))
+            out.append(line)
+    return out
+
+
+def _differing(claims, by_id, hosts, verdicts_doc):
+    """The claims whose verdict differs between hosts of one nginx release (the kernel axis), then those whose verdict
+    changes between the nginx releases of one host."""
+    release = lambda h: run_folder.split_lane(h)[1] or verdicts_doc["hosts"][h]["nginx_version"]  # noqa: E731
+    out = []
+    lanes = any(run_folder.split_lane(h)[1] for h in hosts)
+    between_hosts = _groups(hosts, release) if lanes else [hosts] if len(hosts) > 1 else []
+    if between_hosts:
+        out += ["", "## Claims whose verdict differs between hosts", ""]
+        for group in between_hosts:
+            lines = _changes(claims, by_id, group, lambda h: h, axis="kernel")
+            if len(between_hosts) > 1:
+                out.append("nginx %s:" % release(group[0]))
+            out += lines or ["None: every claim has the same verdict on every host."]
+    between_releases = _groups(hosts, lambda h: run_folder.split_lane(h)[0])
+    if between_releases:
+        out += ["", "## Claims whose verdict changes between nginx releases", ""]
+        for group in between_releases:
+            lines = _changes(claims, by_id, group, lambda h: "nginx " + release(h), axis="nginx")
+            out.append("On %s:" % run_folder.split_lane(group[0])[0])
+            out += lines or ["None: every claim has the same verdict on every release."]
     return out
 
 
@@ -283,7 +322,7 @@ def build(by_reps, record, verdicts_doc, claims, catalogue, pages):
     out += _grid(decided, by_id, hosts, verdicts_doc, not_run)
     out += _counts(decided, by_id, hosts)
     out += _summary(decided, by_id, hosts, verdicts_doc)
-    out += _differing(decided, by_id, hosts)
+    out += _differing(decided, by_id, hosts, verdicts_doc)
     out += [""] + _details(decided, by_id, hosts)
     out += _cases(by_reps, record, hosts, catalogue, pages)
     out += _environment(by_reps, hosts)

@@ -24,9 +24,25 @@ def new_run_id(now=None):
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + binascii.hexlify(os.urandom(3)).decode()
 
 
-def create(results_dir, hosts, run_id=None):
-    """Make results_dir/<run_id>/<host>/ for every host; returns (run_id, run_dir). A given `run_id` that is
-    already taken is an error (two runs must never share a folder); a generated one is retried."""
+# A host's results of one nginx release, when a run covers several: <host>@nginx-<release>.
+LANE_MARK = "@nginx-"
+
+
+def lane_suffix(release, releases):
+    """The suffix of a host's folder for `release`: none when the run covers one release (its folder is the host's)."""
+    return LANE_MARK + release if release and len(releases or ()) > 1 else ""
+
+
+def split_lane(folder):
+    """(host, release or None) of a result folder's name."""
+    host, mark, release = folder.partition(LANE_MARK)
+    return (host, release) if mark else (folder, None)
+
+
+def create(results_dir, hosts, run_id=None, releases=None):
+    """Make results_dir/<run_id>/<host>/ for every host (<host>@nginx-<release>/ for every release when `releases`
+    names several); returns (run_id, run_dir). A given `run_id` that is already taken is an error (two runs must
+    never share a folder); a generated one is retried."""
     os.makedirs(results_dir, exist_ok=True)
     for _ in range(20):
         rid = run_id or new_run_id()
@@ -41,7 +57,8 @@ def create(results_dir, hosts, run_id=None):
                                  % (run_id, run_dir))
             continue
         for host in hosts:
-            os.makedirs(os.path.join(run_dir, host), 0o755, exist_ok=True)
+            for release in releases or [None]:
+                os.makedirs(os.path.join(run_dir, host + lane_suffix(release, releases)), 0o755, exist_ok=True)
         return rid, run_dir
     raise RuntimeError("could not make a unique run folder under %s" % results_dir)
 
@@ -59,7 +76,7 @@ def expected_seconds(p):
     return max(base, busy) + float(p["settle_s"]) + float(p["tail_s"]) + (1.0 if p["strace"] != "none" else 0)
 
 
-def schedule(names, params_of, exclusive, slots, repeat=1, background=(), min_repeat=None):
+def schedule(names, params_of, exclusive, slots, repeat=1, background=(), min_repeat=None, releases=None):
     """Split `repeat` repetitions of the cases over `slots` slots (longest first, each to the least loaded
     slot); a case runs max(`repeat`, its `min_repeat`) times; repetitions of exclusive (load-sensitive) cases are
     kept apart, to run alone afterwards. With one
@@ -67,11 +84,15 @@ def schedule(names, params_of, exclusive, slots, repeat=1, background=(), min_re
     that mostly wait, e.g. for an idle timeout) run in a lane of their own beside them, so their waits add
     nothing to the run's wall time.
 
+    With `releases`, every case runs once per nginx release: each unit names its release (`nginx`) and the suffix
+    of the folder its result goes to (`lane`, see lane_suffix).
+
     Returns {"slots": [[{"case", "repetition"}, ...], ...], "alone": [{"case", "repetition"}, ...]}.
     """
     slots, repeat = max(1, int(slots)), max(1, int(repeat))
     times = {n: max(repeat, int((min_repeat or {}).get(n) or 1)) for n in names}
-    units = [{"case": n, "repetition": k} for k in range(1, max(times.values(), default=1) + 1) for n in names
+    units = [dict({"case": n, "repetition": k}, **({"nginx": r, "lane": lane_suffix(r, releases)} if r else {}))
+             for k in range(1, max(times.values(), default=1) + 1) for n in names for r in (releases or [None])
              if k <= times[n]]
     if slots == 1:
         waiting = [u for u in units if u["case"] in background and u["case"] not in exclusive]
@@ -105,11 +126,13 @@ def finish(run_dir, record, latest=True):
     """Write run.json (atomically); with `latest`, then point `latest` at this run (run_cases.yml points it only
     once the verdicts and the report are written too: publish()). A host folder that holds no result (every case
     of it failed) is removed, so that a failed run leaves no empty folder: run.json names what failed."""
-    for host in record.get("hosts") or []:
-        try:
-            os.rmdir(os.path.join(run_dir, host))
-        except OSError:
-            pass  # it holds results, or is gone
+    hosts = set(record.get("hosts") or [])
+    for folder in os.listdir(run_dir):
+        if split_lane(folder)[0] in hosts:
+            try:
+                os.rmdir(os.path.join(run_dir, folder))
+            except OSError:
+                pass  # it holds results, or is gone
     write_atomic(os.path.join(run_dir, "run.json"), json.dumps(record, indent=2, default=str) + "\n")
     return point_latest(run_dir) if latest else None
 
@@ -143,15 +166,18 @@ def point_latest(run_dir):
 
 
 def abandon(run_dir, hosts):
-    """Remove the (empty) folders of `hosts`, which could not start the run, and the run folder once no host is
-    left in it; True if anything was removed. A folder that holds a result is never removed."""
+    """Remove the (empty) folders of `hosts` (each of their releases too), which could not start the run, and the
+    run folder once no host is left in it; True if anything was removed. A folder that holds a result is never
+    removed."""
     removed = False
+    folders = os.listdir(run_dir) if os.path.isdir(run_dir) else []
     for host in hosts:
-        try:
-            os.rmdir(os.path.join(run_dir, host))
-            removed = True
-        except FileNotFoundError:
-            pass
+        for folder in [f for f in folders if split_lane(f)[0] == host]:
+            try:
+                os.rmdir(os.path.join(run_dir, folder))
+                removed = True
+            except FileNotFoundError:
+                pass
     try:
         os.rmdir(run_dir)
         removed = True

@@ -166,7 +166,7 @@ class _Case(object):
         ok, output = nginx_conf.test_config(p["nginx_binary"], self.workdir, conf_path)
         if not ok:
             raise CaseError("nginx rejected the case's configuration: %s" % output)
-        cmd = [p["nginx_binary"], "-p", self.workdir, "-c", conf_path, "-e", os.path.join(self.workdir, "error.log")]
+        cmd = nginx_conf.start_args(p["nginx_binary"], self.workdir, conf_path)
         if p["strace"] == "startup":
             cmd = tracing.startup_command(cmd, self.strace_path)
         self.launcher = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -125,10 +125,26 @@ def version(binary):
     return match.group(1) if match else None
 
 
+def release_tuple(text):
+    """(1, 18, 0) from '1.18.0'; () when it is not a release number."""
+    try:
+        return tuple(int(part) for part in (text or "").split("."))
+    except ValueError:
+        return ()
+
+
+def start_args(binary, prefix, conf):
+    """nginx's arguments for the case's prefix and configuration; the start-up error log in the prefix too (`-e`)
+    where the release has the flag (1.19.5 and later; before it the build's own path is used until the
+    configuration's error_log takes over: the kit builds those releases with --error-log-path=stderr)."""
+    args = [binary, "-p", prefix, "-c", conf]
+    if release_tuple(version(binary)) >= (1, 19, 5):
+        args += ["-e", os.path.join(prefix, "error.log")]
+    return args
+
+
 def test_config(binary, prefix, conf):
     """`nginx -t`; returns (ok, output)."""
-    out = subprocess.run(
-        [binary, "-t", "-q", "-p", prefix, "-c", conf, "-e", os.path.join(prefix, "error.log")],
-        capture_output=True, text=True, check=False,
-    )
+    cmd = start_args(binary, prefix, conf)
+    out = subprocess.run(cmd[:1] + ["-t", "-q"] + cmd[1:], capture_output=True, text=True, check=False)
     return out.returncode == 0, (out.stderr + out.stdout).strip()

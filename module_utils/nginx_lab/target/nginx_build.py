@@ -1,0 +1,172 @@
+"""Build an nginx release from a Debian suite's source package, once, under a prefix of its own (target side).
+
+The release's upstream tarball comes with apt from a private configuration that names only that suite's deb-src
+entry (`apt-get source --tar-only`): apt checks the tarball against the hash in the suite's Sources index, whose
+Release file the archive key signs, and this module checks the same SHA-256 again before it unpacks anything. The
+build goes to a staging folder and is moved into <prefix>/<release> only when `make install` succeeded, with a stamp
+(.npl-build.json) of its inputs: the tarball's hash, the configure options, the compiler. The same inputs again find
+the build there and rebuild nothing. Standard library only."""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+STAMP = ".npl-build.json"
+# apt-get source --print-uris: 'URI' file size SHA256:hex
+URI_LINE = re.compile(r"^'(?P<uri>[^']+)' (?P<name>\S+) (?P<size>[0-9]+) (?P<algo>[A-Za-z0-9]+):(?P<hash>[0-9a-f]+)$")
+# The part of the build's identity that is the kit's own recipe; bump it when the recipe changes.
+RECIPE = 1
+
+
+class BuildError(Exception):
+    """A refusal or failure, with what to do about it."""
+
+
+def apt_options(aptdir):
+    """apt-get options that read and write only `aptdir`: its sources.list, lists and cache."""
+    return ["-o", "Dir::Etc::sourcelist=" + os.path.join(aptdir, "sources.list"), "-o", "Dir::Etc::sourceparts=-",
+            "-o", "Dir::State::Lists=" + os.path.join(aptdir, "lists"), "-o", "Dir::Cache=" + os.path.join(aptdir, "cache"),
+            "-o", "APT::Get::List-Cleanup=0"]
+
+
+def source_entry(suite, mirror, keyring):
+    return "deb-src [signed-by=%s] %s %s main" % (keyring, mirror, suite)
+
+
+def parse_uris(text, release):
+    """The orig tarball's line of `apt-get source --print-uris --tar-only`: {uri, name, size, sha256}; BuildError when
+    the suite ships another release or the index gives no SHA-256."""
+    found = [m.groupdict() for m in (URI_LINE.match(line.strip()) for line in text.splitlines()) if m]
+    tarballs = [f for f in found if ".orig.tar." in f["name"]]
+    if not tarballs:
+        raise BuildError("apt named no source tarball of nginx: %s" % (text.strip()[-300:] or "no output"))
+    tarball = tarballs[0]
+    shipped = tarball["name"].split("_", 1)[1].split(".orig.tar.", 1)[0] if "_" in tarball["name"] else "?"
+    if shipped != release:
+        raise BuildError("the suite ships nginx %s, not %s: give the release the suite that ships it" % (shipped, release))
+    if tarball["algo"].upper() != "SHA256":
+        raise BuildError("the index gives %s for %s, not SHA256" % (tarball["algo"], tarball["name"]))
+    return {"uri": tarball["uri"], "name": tarball["name"], "size": int(tarball["size"]), "sha256": tarball["hash"]}
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _run(cmd, cwd=None, what=None, timeout=1800):
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    if out.returncode != 0:
+        raise BuildError("%s failed (exit %d): %s" % (what or " ".join(cmd[:3]), out.returncode,
+                                                       (out.stderr.strip() or out.stdout.strip())[-800:]))
+    return out.stdout
+
+
+def compiler():
+    try:
+        return subprocess.run(["cc", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        return "no cc"
+
+
+def identity(release, tarball, configure):
+    """What a build is made of; the same identity is the same build."""
+    return {"release": release, "sha256": tarball["sha256"], "configure": list(configure), "cc": compiler(),
+            "recipe": RECIPE}
+
+
+def installed(dest):
+    """The stamp of the build in `dest`, or None."""
+    try:
+        with open(os.path.join(dest, STAMP)) as handle:
+            stamp = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return stamp if os.access(os.path.join(dest, "sbin", "nginx"), os.X_OK) else None
+
+
+def locate(release, suite, prefix, mirror, keyring, entry=None, aptdir=None):
+    """Refresh the suite's source index (private apt folder, <prefix>/.apt/<suite> unless `aptdir`) and name its
+    tarball of `release`."""
+    aptdir = aptdir or os.path.join(prefix, ".apt", suite)
+    for sub in ("lists/partial", "cache/archives/partial"):
+        os.makedirs(os.path.join(aptdir, sub), exist_ok=True)
+    with open(os.path.join(aptdir, "sources.list"), "w") as handle:
+        handle.write((entry or source_entry(suite, mirror, keyring)) + "\n")
+    opts = apt_options(aptdir)
+    warnings = []
+    try:
+        _run(["apt-get"] + opts + ["-q", "update"], what="apt-get update for the %s source index (%s): this host must "
+                                                         "reach the archive" % (suite, entry or mirror))
+    except BuildError as exc:
+        if not [n for n in os.listdir(os.path.join(aptdir, "lists")) if n.endswith("Sources")]:
+            raise
+        warnings.append("%s; using the index fetched before" % exc)
+    uris = _run(["apt-get"] + opts + ["source", "--print-uris", "--tar-only", "nginx/" + suite],
+                what="apt-get source --print-uris nginx/%s" % suite)
+    return parse_uris(uris, release), opts, warnings
+
+
+def build(release, suite, configure, prefix, mirror, keyring, entry=None, jobs=None, check_mode=False, name=None):
+    """Build `release` into <prefix>/<name> (the release unless `name`) unless the same inputs are there: a dict
+    saying what happened."""
+    started = time.monotonic()
+    dest = os.path.join(prefix, name or release)
+    if check_mode:  # the index goes to a temporary folder: check mode writes nothing on the host
+        with tempfile.TemporaryDirectory(prefix="npl-apt-check-") as aptdir:
+            tarball, _, warnings = locate(release, suite, prefix, mirror, keyring, entry, aptdir=aptdir)
+        wanted, have = identity(release, tarball, configure), installed(dest)
+        return {"release": release, "suite": suite, "prefix": dest, "binary": os.path.join(dest, "sbin", "nginx"),
+                "tarball": tarball, "identity": wanted, "warnings": warnings, "built": False,
+                "changed": not (have and have.get("identity") == wanted), "elapsed": round(time.monotonic() - started, 3)}
+    os.makedirs(prefix, exist_ok=True)
+    tarball, opts, warnings = locate(release, suite, prefix, mirror, keyring, entry)
+    wanted = identity(release, tarball, configure)
+    have = installed(dest)
+    result = {"release": release, "suite": suite, "prefix": dest, "binary": os.path.join(dest, "sbin", "nginx"),
+              "tarball": tarball, "identity": wanted, "warnings": warnings}
+    if have and have.get("identity") == wanted:
+        return dict(result, changed=False, built=False, elapsed=round(time.monotonic() - started, 3))
+    work = tempfile.mkdtemp(prefix=".build-%s-" % (name or release), dir=prefix)
+    try:
+        try:
+            _run(["apt-get"] + opts + ["-q", "source", "--download-only", "--tar-only", "nginx/" + suite], cwd=work,
+                 what="apt-get source nginx/%s (nothing was installed)" % suite)
+        except BuildError as exc:
+            if "Hash Sum mismatch" in str(exc):
+                raise BuildError("%s from %s does not match the SHA-256 of the signed index (%s): refused, nothing was "
+                                 "installed; the mirror serves another file: try again later or give another mirror"
+                                 % (tarball["name"], tarball["uri"], tarball["sha256"])) from exc
+            raise
+        path = os.path.join(work, tarball["name"])
+        got = sha256(path) if os.path.exists(path) else None
+        if got != tarball["sha256"]:
+            raise BuildError("%s has SHA-256 %s, the signed index says %s: refused, nothing was installed"
+                             % (tarball["name"], got, tarball["sha256"]))
+        _run(["tar", "-xf", path, "-C", work], what="unpacking " + tarball["name"])
+        source = os.path.join(work, "nginx-" + release)
+        _run(["./configure", "--prefix=" + dest] + list(configure), cwd=source,
+             what="nginx %s's configure (build dependencies: the role's lab_nginx_build_packages)" % release)
+        _run(["make", "-j%d" % (jobs or os.cpu_count() or 1)], cwd=source, what="make of nginx " + release)
+        stage = os.path.join(work, "stage")
+        _run(["make", "install", "DESTDIR=" + stage], cwd=source, what="make install of nginx " + release)
+        staged = stage + dest
+        for sub in ("logs", "client_body_temp"):
+            os.makedirs(os.path.join(staged, sub), exist_ok=True)
+        with open(os.path.join(staged, STAMP), "w") as handle:
+            json.dump({"identity": wanted, "tarball": tarball, "built_s": round(time.monotonic() - started, 1)},
+                      handle, indent=1)
+        if os.path.exists(dest):
+            shutil.rmtree(dest)
+        os.rename(staged, dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dict(result, changed=True, built=True, elapsed=round(time.monotonic() - started, 3))

@@ -1,0 +1,138 @@
+"""nginx releases as a second axis: a real build from Debian's source package, a tarball that does not match its
+signed index refused, an unknown release refused before provisioning, and a run over three releases whose results,
+verdicts, JUnit and report carry the release."""
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import subprocess
+import tarfile
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from . import lab
+
+RELEASES = ("1.18.0", "1.22.1", "1.26.3")
+
+
+def build(tmp_path, release, suite, **extra):
+    """nginx_lab_build through `ansible localhost -m`; the task's result."""
+    args = dict({"release": release, "suite": suite, "prefix": str(tmp_path),
+                 "configure": ["--with-http_stub_status_module", "--with-debug", "--error-log-path=stderr"]}, **extra)
+    e = lab.env()
+    e["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
+    e["ANSIBLE_STDOUT_CALLBACK"] = "json"
+    out = subprocess.run([os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "nginx_lab_build", "-a",
+                          json.dumps(args)], cwd=lab.ROOT, env=e, capture_output=True, text=True, timeout=1800)
+    return json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_a_release_is_built_from_its_suite_once_with_the_options_the_labs_need(tmp_path):
+    first = build(tmp_path, "1.18.0", "bullseye")
+    assert not first.get("failed"), first.get("msg")
+    assert first["built"] and first["changed"]
+    assert first["tarball"]["name"] == "nginx_1.18.0.orig.tar.gz" and len(first["tarball"]["sha256"]) == 64
+    version = subprocess.run([first["binary"], "-V"], capture_output=True, text=True).stderr
+    assert "nginx version: nginx/1.18.0" in version
+    assert "--with-http_stub_status_module" in version and "--with-debug" in version
+    with open(os.path.join(first["prefix"], ".npl-build.json")) as handle:
+        assert json.load(handle)["identity"] == first["identity"]
+    again = build(tmp_path, "1.18.0", "bullseye")
+    assert not again["changed"] and not again["built"] and again["binary"] == first["binary"]
+    assert again["elapsed"] < first["elapsed"] / 3
+    other = build(tmp_path, "1.18.0", "bullseye", configure=["--with-http_stub_status_module"])
+    assert other["changed"] and other["built"], "changed configure options did not rebuild"
+
+
+def test_a_suite_that_ships_another_release_is_refused_by_name(tmp_path):
+    out = build(tmp_path, "1.20.2", "bullseye")
+    assert out.get("failed") and "the suite ships nginx 1.18.0, not 1.20.2" in out["msg"]
+    assert not os.path.exists(tmp_path / "1.20.2")
+
+
+def _archive(folder, tarball, claimed_sha256):
+    """A one-suite source archive (Release, Sources) whose index gives `claimed_sha256` for `tarball`."""
+    name = os.path.basename(tarball)
+    size = os.path.getsize(tarball)
+    md5 = hashlib.md5(open(tarball, "rb").read()).hexdigest()  # noqa: S324 (the index's own weak field)
+    sources = ("Package: nginx\nBinary: nginx\nVersion: 1.18.0-1\nMaintainer: test <test@example.org>\n"
+               "Architecture: any\nFormat: 3.0 (quilt)\nDirectory: .\nFiles:\n %s %d %s\n"
+               "Checksums-Sha256:\n %s %d %s\n\n" % (md5, size, name, claimed_sha256, size, name))
+    (folder / "Sources").write_text(sources)
+    digest = hashlib.sha256(sources.encode()).hexdigest()
+    (folder / "Release").write_text("Suite: bullseye\nCodename: bullseye\nSHA256:\n %s %d Sources\n"
+                                    % (digest, len(sources.encode())))
+
+
+def test_a_tarball_whose_checksum_does_not_match_is_refused_and_nothing_is_installed(tmp_path):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    tarball = archive / "nginx_1.18.0.orig.tar.gz"
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        info = tarfile.TarInfo("nginx-1.18.0/configure")
+        script = b"#!/bin/sh\necho tampered > /tmp/npl-tampered-configure-ran\n"
+        info.size, info.mode = len(script), 0o755
+        tar.addfile(info, io.BytesIO(script))
+    tarball.write_bytes(gzip.compress(data.getvalue()))
+    _archive(archive, str(tarball), hashlib.sha256(b"the genuine tarball").hexdigest())
+    prefix = tmp_path / "builds"
+    prefix.mkdir()
+    out = build(prefix, "1.18.0", "bullseye", source_entry="deb-src [trusted=yes] file:%s ./" % archive)
+    assert out.get("failed"), out
+    assert "does not match the SHA-256 of the signed index" in out["msg"] and "nothing was installed" in out["msg"]
+    assert sorted(os.listdir(prefix)) == [".apt"], "something was installed or left: %s" % os.listdir(prefix)
+    assert not os.path.exists("/tmp/npl-tampered-configure-ran")
+
+
+def test_an_unknown_release_is_refused_with_the_list_before_provisioning(tmp_path):
+    out = lab.playbook("-e", "npl_results_dir=%s" % (tmp_path / "results"), "-e", "npl_nginx_versions=1.22.1,1.20.0")
+    assert out.returncode != 0
+    assert "lab_nginx_versions" in out.stdout and "1.18.0, 1.22.1, 1.22.1-source, 1.26.3" in out.stdout and "1.20.0" in out.stdout
+    assert "TASK [lab_packages" not in out.stdout and "Take the host's run lock" not in out.stdout
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())
+
+
+@pytest.fixture(scope="module")
+def release_run(tmp_path_factory):
+    """One lab on every release: keepalive_requests' default, which nginx changed in 1.19.10."""
+    results = tmp_path_factory.mktemp("results")
+    out = lab.playbook("-e", "npl_results_dir=%s" % results, "-e", "npl_cases=lab-default-keepalive-requests",
+                       "-e", "npl_repeat=1", "-e", "npl_nginx_versions=%s" % ",".join(RELEASES), timeout=1800)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    return {"run_dir": os.path.realpath(str(results / "latest")), "stdout": out.stdout}
+
+
+def test_every_result_and_verdict_carries_its_release(release_run):
+    run_dir = release_run["run_dir"]
+    lanes = ["localhost@nginx-%s" % r for r in RELEASES]
+    assert sorted(f for f in os.listdir(run_dir) if f.startswith("localhost")) == lanes
+    for release, lane in zip(RELEASES, lanes):
+        with open(os.path.join(run_dir, lane, "lab-default-keepalive-requests.r1.json")) as handle:
+            assert json.load(handle)["meta"]["nginx_version"] == release
+    with open(os.path.join(run_dir, "verdicts.json")) as handle:
+        doc = json.load(handle)
+    assert {lane: doc["hosts"][lane]["nginx_version"] for lane in lanes} == dict(zip(lanes, RELEASES))
+    with open(os.path.join(run_dir, "run.json")) as handle:
+        assert json.load(handle)["nginx_versions"] == list(RELEASES)
+    names = [case.get("name") for case in ET.parse(os.path.join(run_dir, "verdicts.junit.xml")).getroot().iter("testcase")]
+    for release in RELEASES:
+        assert "O11b on localhost@nginx-%s, nginx %s" % (release, release) in names
+
+
+def test_the_report_names_the_claims_whose_verdict_changes_between_releases(release_run):
+    with open(os.path.join(release_run["run_dir"], "verdicts.json")) as handle:
+        doc = json.load(handle)
+    o11b = {lane: [r for r in rows if r["id"] == "O11b"][0] for lane, rows in doc["verdicts"].items()}
+    with open(os.path.join(release_run["run_dir"], "report.md")) as handle:
+        text = handle.read()
+    section = text.split("## Claims whose verdict changes between nginx releases", 1)[1].split("\n## ", 1)[0]
+    if len({row["verdict"] for row in o11b.values()}) > 1:
+        assert "**O11b**" in section
+    else:
+        assert "**O11b**" not in section
+    for release in RELEASES:
+        assert "nginx %s" % release in text.split("## Verdicts at a glance", 1)[1].split("\n## ", 1)[0]

@@ -6,7 +6,7 @@ every repetition and their plots, the environment and how to reproduce it. Pure 
 import json
 import os
 
-from . import run_folder
+from . import depends_check, run_folder
 from .repetitions import VARIES, plain
 from .results_io import result_name
 
@@ -163,18 +163,26 @@ def _groups(hosts, key):
 
 def _changes(claims, by_id, group, label, axis=None):
     """A line per claim whose verdict differs between the columns of `group`; flagged when the claim says
-    (claims.yml depends_on) that it does not depend on `axis` (kernel or nginx), the axis the group varies."""
+    (claims.yml depends_on) that it does not depend on `axis` (kernel or nginx), the axis the group varies. Such a
+    claim whose verdict held but whose numbers moved along the axis gets a flagged line too (depends_check)."""
     out = []
+    what = "kernel" if axis == "kernel" else "nginx release"
     for claim in claims:
         rows = [by_id[h].get(claim["id"]) or {} for h in group]
+        tagged = " — **flag**: claims.yml says it depends on %s only, yet its %%s changed with the %s" % (
+            " and ".join(claim.get("depends_on") or []), what)
         if len({row.get("verdict") for row in rows}) > 1:
             line = "- **%s**: %s" % (claim["id"], ", ".join(
                 "%s %s (%s)" % (label(h), row.get("verdict"), _esc(_number(row)) if row else "—")
                 for h, row in zip(group, rows)))
-            if axis and claim.get("depends_on") and axis not in claim["depends_on"]:
-                line += (" — **flag**: claims.yml says it depends on %s only, yet its verdict changed with the %s"
-                         % (" and ".join(claim["depends_on"]), "kernel" if axis == "kernel" else "nginx release"))
-            out.append(line)
+            out.append(line + (tagged % "verdict" if axis and depends_check.contradicts(claim, axis) else ""))
+        elif axis and depends_check.contradicts(claim, axis):
+            moved = depends_check.differing_checks(rows)
+            if moved:
+                out.append("- **%s**: %s on each, but %s%s" % (claim["id"], rows[0].get("verdict"), "; ".join(
+                    "%s %s" % (measure, ", ".join("%s %s" % (label(h), _esc(_number({"checks": [{"value": v}]})))
+                                                  for h, v in zip(group, values))) for measure, values in moved),
+                    tagged % "numbers"))
     return out
 
 
@@ -191,14 +199,16 @@ def _differing(claims, by_id, hosts, verdicts_doc):
             lines = _changes(claims, by_id, group, lambda h: h, axis="kernel")
             if len(between_hosts) > 1:
                 out.append("nginx %s:" % release(group[0]))
-            out += lines or ["None: every claim has the same verdict on every host."]
+            out += lines or ["None: every claim has the same verdict on every host, and no claim's numbers moved against "
+                             "its depends_on."]
     between_releases = _groups(hosts, lambda h: run_folder.split_lane(h)[0])
     if between_releases:
         out += ["", "## Claims whose verdict changes between nginx releases", ""]
         for group in between_releases:
             lines = _changes(claims, by_id, group, lambda h: "nginx " + release(h), axis="nginx")
             out.append("On %s:" % run_folder.split_lane(group[0])[0])
-            out += lines or ["None: every claim has the same verdict on every release."]
+            out += lines or ["None: every claim has the same verdict on every release, and no claim's numbers moved "
+                             "against its depends_on."]
     return out
 
 

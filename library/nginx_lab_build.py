@@ -21,7 +21,9 @@ description:
     (C(changed=false)).
   - A suite that ships another release is refused, naming what it ships. Without the network, an index fetched
     before is used with a warning.
-  - In check mode it fetches the index and says whether it would build.
+  - With I(refresh_index) false it reads the index fetched before instead of the archive's, and fails naming the fix
+    when there is none. The matrix VMs are sealed, and their image holds the index and the builds.
+  - In check mode it fetches the index (into a temporary folder) and says whether it would build.
 options:
   release:
     description: The nginx release, as the suite's tarball names it (C(1.18.0)).
@@ -60,6 +62,11 @@ options:
     description: The folder under I(prefix) the build goes to (default I(release)); two builds of one release, for
       example Debian's package's release built from source as a control, need two names.
     type: str
+  refresh_index:
+    description: Fetch the suite's Sources index from the archive before reading it. False on a host that cannot
+      reach the archive and was given the index and the builds another way (the matrix VMs' image).
+    type: bool
+    default: true
 author:
   - nginx-proxy-lab developers
 """
@@ -114,6 +121,7 @@ ARGUMENT_SPEC = dict(
     source_entry=dict(type="str"),
     jobs=dict(type="int"),
     name=dict(type="str"),
+    refresh_index=dict(type="bool", default=True),
 )
 
 
@@ -124,7 +132,7 @@ def main():
     try:
         out = nginx_build.build(p["release"], p["suite"], p["configure"], p["prefix"], p["mirror"], p["keyring"],
                                 entry=p["source_entry"], jobs=p["jobs"], check_mode=module.check_mode,
-                                name=p["name"])
+                                name=p["name"], refresh=p["refresh_index"])
     except (nginx_build.BuildError, OSError) as exc:
         module.fail_json(msg="nginx %s from %s: %s" % (p["release"], p["suite"], exc),
                          elapsed=round(time.monotonic() - started, 3))

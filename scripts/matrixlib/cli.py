@@ -77,7 +77,8 @@ def inventory(v, kernels, choices, path):
             "ansible_ssh_private_key_file": conf["IdentityFile"].strip('"'), "ansible_become": True,
             "ansible_python_interpreter": "/usr/bin/python3",
             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
-            "lab_packages_update_cache": False, "npl_expected_kernel": choices[entry["name"]]["release"]}
+            "lab_packages_update_cache": False, "lab_nginx_build_refresh_index": False,
+            "npl_expected_kernel": choices[entry["name"]]["release"]}
     with open(path, "w") as handle:
         yaml.safe_dump({"all": {"children": {"lab": {"hosts": hosts}}}}, handle, default_flow_style=False)
     return path
@@ -112,8 +113,9 @@ def main(argv=None):
     timings["image_s"] = round(time.monotonic() - started, 1)
     with open(os.path.join(image_dir, "manifest.json")) as handle:
         manifest = json.load(handle)
-    log("image %s ready after %.1f s (built in %s s; kernels %s)" % (
-        os.path.basename(image_dir), timings["image_s"], manifest["built_s"], ", ".join(manifest["boot"])))
+    log("image %s ready after %.1f s (built in %s s; kernels %s; nginx builds %s)" % (
+        os.path.basename(image_dir), timings["image_s"], manifest["built_s"], ", ".join(manifest["boot"]),
+        ", ".join("%s (%s)" % (n, b["suite"]) for n, b in sorted(manifest.get("nginx_builds", {}).items())) or "none"))
     env = vagrant_env(image_dir, kernels)
     v = vagrant.Vagrant(root=spec.ROOT, env=env, quiet_stdout=False, quiet_stderr=False)
     wrapper = os.path.join(libvirt_ns.wrapper_dir(), "vagrant")

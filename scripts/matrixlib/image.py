@@ -14,7 +14,7 @@ import time
 
 import yaml
 
-from . import spec
+from . import image_nginx, spec
 
 CACHE = os.environ.get("NPL_MATRIX_CACHE", "/var/cache/nginx-proxy-lab/matrix")
 BASE_PACKAGES = ["systemd-sysv", "udev", "dbus", "openssh-server", "python3", "python3-apt", "sudo",
@@ -36,14 +36,20 @@ def _sha(path):
     return digest.hexdigest()
 
 
+def packages():
+    """Every package the image's debootstrap installs: the system, the lab's, and what the nginx builds need."""
+    return sorted(set(BASE_PACKAGES + lab_packages() + image_nginx.packages()))
+
+
 def inputs(matrix, kernels):
     return {
         "suite": matrix["image"]["suite"], "mirror": matrix["image"]["mirror"],
         "security_mirror": matrix["image"]["security_mirror"], "disk_gb": matrix["image"]["disk_gb"],
-        "packages": sorted(set(BASE_PACKAGES + lab_packages())),
+        "packages": packages(),
         "kernels": [{"name": k["name"], "package": k.get("package"),
                      "debs": [_sha(d) for d in k.get("debs", [])]} for k in kernels],
         "builder": _sha(os.path.abspath(__file__)),
+        "nginx": image_nginx.inputs(),
     }
 
 
@@ -109,8 +115,7 @@ def build(matrix, kernels, rebuild=False, log_path=None):
     started = time.monotonic()
     image = matrix["image"]
     try:
-        packages = sorted(set(BASE_PACKAGES + lab_packages()))
-        _run(["debootstrap", "--variant=minbase", "--components=main", "--include=" + ",".join(packages),
+        _run(["debootstrap", "--variant=minbase", "--components=main", "--include=" + ",".join(packages()),
               image["suite"], rootfs, image["mirror"]], log)
         with open(os.path.join(rootfs, "etc", "apt", "sources.list"), "w") as handle:
             handle.write("deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n" % (
@@ -133,6 +138,7 @@ def build(matrix, kernels, rebuild=False, log_path=None):
                 _chroot(rootfs, ["sh", "-c", "dpkg -i /tmp/debs/*.deb"], log)
                 shutil.rmtree(os.path.join(rootfs, "tmp", "debs"))
             releases = _installed_releases(rootfs, kernels, log)
+            nginx_builds = image_nginx.build_in(rootfs, log)
             _chroot(rootfs, ["apt-get", "clean"], log)
             _chroot(rootfs, ["systemctl", "disable", "nginx"], log)
             _chroot(rootfs, ["systemctl", "enable", "systemd-networkd", "ssh"], log)
@@ -142,7 +148,8 @@ def build(matrix, kernels, rebuild=False, log_path=None):
         _disk(rootfs, folder, image["disk_gb"], log)
         with open(manifest, "w") as handle:
             json.dump({"key": key, "inputs": inputs(matrix, kernels), "built_s": round(time.monotonic() - started, 1),
-                       "boot": sorted(os.listdir(os.path.join(folder, "boot"))), "releases": releases},
+                       "boot": sorted(os.listdir(os.path.join(folder, "boot"))), "releases": releases,
+                       "nginx_builds": nginx_builds},
                       handle, indent=1)
     finally:
         log.close()

@@ -30,6 +30,8 @@ def scenario(entries):
         "ansible_ssh_common_args": "-o ProxyCommand=\"ip netns exec npl-matrix nc %h %p\" "
                                    "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
         "lab_packages_update_cache": False,
+        # sealed: the image holds every nginx build and the source index it came from (matrixlib/image_nginx.py)
+        "lab_nginx_build_refresh_index": False,
         # The exact release scripts/matrix chose for this entry (spec.boot_choice), from create's vms.json.
         "npl_expected_kernel": EXPECTED_KERNEL,
     } for entry in entries}

@@ -18,15 +18,17 @@ from . import lab
 RELEASES = ("1.18.0", "1.22.1", "1.26.3")
 
 
-def build(tmp_path, release, suite, **extra):
-    """nginx_lab_build through `ansible localhost -m`; the task's result."""
+def build(tmp_path, release, suite, offline=False, **extra):
+    """nginx_lab_build through `ansible localhost -m`; the task's result. `offline`: in a network namespace of its
+    own with no interface up (unshare -n), as sealed as a matrix VM."""
     args = dict({"release": release, "suite": suite, "prefix": str(tmp_path),
                  "configure": ["--with-http_stub_status_module", "--with-debug", "--error-log-path=stderr"]}, **extra)
     e = lab.env()
     e["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
     e["ANSIBLE_STDOUT_CALLBACK"] = "json"
-    out = subprocess.run([os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "nginx_lab_build", "-a",
-                          json.dumps(args)], cwd=lab.ROOT, env=e, capture_output=True, text=True, timeout=1800)
+    command = [os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "nginx_lab_build", "-a", json.dumps(args)]
+    out = subprocess.run((["unshare", "-n"] if offline else []) + command, cwd=lab.ROOT, env=e, capture_output=True,
+                         text=True, timeout=1800)
     return json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
@@ -43,8 +45,23 @@ def test_a_release_is_built_from_its_suite_once_with_the_options_the_labs_need(t
     again = build(tmp_path, "1.18.0", "bullseye")
     assert not again["changed"] and not again["built"] and again["binary"] == first["binary"]
     assert again["elapsed"] < first["elapsed"] / 3
+    # sealed, like a matrix VM whose image holds the build and its index: found without fetching, no warning
+    sealed = build(tmp_path, "1.18.0", "bullseye", offline=True, refresh_index=False)
+    assert not sealed.get("failed"), sealed.get("msg")
+    assert not sealed["changed"] and not sealed["built"] and not sealed.get("warnings"), sealed
+    assert sealed["identity"] == first["identity"]
+    # sealed but asked to fetch: the index fetched before, with a warning that says so
+    fetching = build(tmp_path, "1.18.0", "bullseye", offline=True)
+    assert not fetching["changed"] and "using the index fetched before" in " ".join(fetching.get("warnings", []))
     other = build(tmp_path, "1.18.0", "bullseye", configure=["--with-http_stub_status_module"])
     assert other["changed"] and other["built"], "changed configure options did not rebuild"
+
+
+def test_a_sealed_host_without_an_index_is_told_how_to_get_the_build(tmp_path):
+    out = build(tmp_path, "1.26.3", "trixie", offline=True, refresh_index=False)
+    assert out.get("failed") and "no source index of trixie was fetched before" in out["msg"]
+    assert "scripts/matrix builds every release into the VM image" in out["msg"]
+    assert not os.path.exists(tmp_path / "1.26.3")
 
 
 def test_a_suite_that_ships_another_release_is_refused_by_name(tmp_path):

@@ -93,10 +93,25 @@ def installed(dest):
     return stamp if os.access(os.path.join(dest, "sbin", "nginx"), os.X_OK) else None
 
 
-def locate(release, suite, prefix, mirror, keyring, entry=None, aptdir=None):
+def stored_index(aptdir):
+    """Whether `aptdir` holds a suite's Sources index fetched before (apt may keep it compressed: `_Sources.lz4`)."""
+    lists = os.path.join(aptdir, "lists")
+    return os.path.isdir(lists) and any("_source_Sources" in n for n in os.listdir(lists))
+
+
+def locate(release, suite, prefix, mirror, keyring, entry=None, aptdir=None, refresh=True):
     """Refresh the suite's source index (private apt folder, <prefix>/.apt/<suite> unless `aptdir`) and name its
-    tarball of `release`."""
-    aptdir = aptdir or os.path.join(prefix, ".apt", suite)
+    tarball of `release`. With `refresh` false the index fetched before is used as it is (a sealed VM whose image
+    holds the index and the builds); there must be one."""
+    stored = os.path.join(prefix, ".apt", suite)
+    aptdir = aptdir or stored
+    if not refresh and not stored_index(stored):
+        raise BuildError("no source index of %s was fetched before in %s, and refresh_index is false: this host "
+                         "cannot build offline. Build where the archive is reachable (refresh_index: true), or let "
+                         "the image build do it (scripts/matrix builds every release into the VM image)"
+                         % (suite, stored))
+    if aptdir != stored and not refresh:  # check mode: a copy of the stored index, nothing written beside it
+        shutil.copytree(os.path.join(stored, "lists"), os.path.join(aptdir, "lists"), dirs_exist_ok=True)
     for sub in ("lists/partial", "cache/archives/partial"):
         os.makedirs(os.path.join(aptdir, sub), exist_ok=True)
     with open(os.path.join(aptdir, "sources.list"), "w") as handle:
@@ -104,10 +119,12 @@ def locate(release, suite, prefix, mirror, keyring, entry=None, aptdir=None):
     opts = apt_options(aptdir)
     warnings = []
     try:
-        _run(["apt-get"] + opts + ["-q", "update"], what="apt-get update for the %s source index (%s): this host must "
-                                                         "reach the archive" % (suite, entry or mirror))
+        if refresh:
+            _run(["apt-get"] + opts + ["-q", "--error-on=any", "update"],
+                 what="apt-get update for the %s source index (%s): this host must reach the archive"
+                 % (suite, entry or mirror))
     except BuildError as exc:
-        if not [n for n in os.listdir(os.path.join(aptdir, "lists")) if n.endswith("Sources")]:
+        if not stored_index(aptdir):
             raise
         warnings.append("%s; using the index fetched before" % exc)
     uris = _run(["apt-get"] + opts + ["source", "--print-uris", "--tar-only", "nginx/" + suite],
@@ -115,20 +132,21 @@ def locate(release, suite, prefix, mirror, keyring, entry=None, aptdir=None):
     return parse_uris(uris, release), opts, warnings
 
 
-def build(release, suite, configure, prefix, mirror, keyring, entry=None, jobs=None, check_mode=False, name=None):
+def build(release, suite, configure, prefix, mirror, keyring, entry=None, jobs=None, check_mode=False, name=None,
+          refresh=True):
     """Build `release` into <prefix>/<name> (the release unless `name`) unless the same inputs are there: a dict
-    saying what happened."""
+    saying what happened. `refresh` false reads the index fetched before instead of the archive's."""
     started = time.monotonic()
     dest = os.path.join(prefix, name or release)
     if check_mode:  # the index goes to a temporary folder: check mode writes nothing on the host
         with tempfile.TemporaryDirectory(prefix="npl-apt-check-") as aptdir:
-            tarball, _, warnings = locate(release, suite, prefix, mirror, keyring, entry, aptdir=aptdir)
+            tarball, _, warnings = locate(release, suite, prefix, mirror, keyring, entry, aptdir=aptdir, refresh=refresh)
         wanted, have = identity(release, tarball, configure), installed(dest)
         return {"release": release, "suite": suite, "prefix": dest, "binary": os.path.join(dest, "sbin", "nginx"),
                 "tarball": tarball, "identity": wanted, "warnings": warnings, "built": False,
                 "changed": not (have and have.get("identity") == wanted), "elapsed": round(time.monotonic() - started, 3)}
     os.makedirs(prefix, exist_ok=True)
-    tarball, opts, warnings = locate(release, suite, prefix, mirror, keyring, entry)
+    tarball, opts, warnings = locate(release, suite, prefix, mirror, keyring, entry, refresh=refresh)
     wanted = identity(release, tarball, configure)
     have = installed(dest)
     result = {"release": release, "suite": suite, "prefix": dest, "binary": os.path.join(dest, "sbin", "nginx"),

@@ -58,6 +58,22 @@ def test_the_kernel_dependency_runs_the_cases_of_the_kernel_claims_only(tmp_path
     assert "lab-flood-1mb-wc4096" not in _would_run(out.stdout)
 
 
+def test_a_run_over_releases_runs_the_cases_of_the_nginx_claims_unless_told_otherwise(tmp_path):
+    """Several nginx releases (the nginx axis) select the cases of the claims tagged nginx; -e npl_depends_on= (empty)
+    runs every case on every release."""
+    claims = load_claims(os.path.join(lab.ROOT, "playbooks", "vars", "claims.yml"))
+    with open(os.path.join(lab.ROOT, "playbooks", "vars", "catalogue.yml")) as handle:
+        names = list(yaml.safe_load(handle)["npl_catalogue"])
+    args = ("--check", "-e", "npl_results_dir=%s" % (tmp_path / "results"), "-e", "npl_nginx_versions=1.22.1,1.18.0")
+    out = lab.playbook(*args)
+    assert out.returncode == 0, out.stdout[-4000:]
+    assert _would_run(out.stdout) == set(claim_cases.cases_depending_on(claims, "nginx", names))
+    assert "case1-ok" not in _would_run(out.stdout)  # R1a/R1b/R4 read the kernel's socket states alone
+    every = lab.playbook(*args, "-e", "npl_depends_on=")
+    assert every.returncode == 0, every.stdout[-4000:]
+    assert _would_run(every.stdout) == set(names)
+
+
 def test_an_unknown_dependency_is_refused_before_provisioning(tmp_path):
     out = lab.playbook("--check", "-e", "npl_results_dir=%s" % (tmp_path / "results"), "-e", "npl_depends_on=libc")
     assert out.returncode != 0

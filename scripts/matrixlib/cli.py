@@ -153,7 +153,11 @@ def main(argv=None):
         cmd = libvirt_ns.in_ns([os.path.join(VENV_BIN, "ansible-playbook"), "-i", inv, "run_cases.yml",
                                 "-e", "npl_results_dir=%s" % os.path.abspath(args.results_dir)]
                                + spec.run_args(matrix, every_case=args.all) + args.extra)
-        code = subprocess.run(cmd, cwd=spec.ROOT, env=env).returncode
+        try:
+            code = subprocess.run(cmd, cwd=spec.ROOT, env=env).returncode
+        except KeyboardInterrupt:  # Ctrl-C reached ansible-playbook too: it stopped its cases; the VMs go below
+            log("interrupted: the cases that finished are kept in %s; destroying the VMs" % args.results_dir)
+            code = 130
         timings["cases_s"] = round(time.monotonic() - t, 1)
         steps = progress.breakdown(progress.read(PROGRESS_FILE))
         log("run_cases.yml ended with %d after %.1f s: %s" % (code, timings["cases_s"], "; ".join(

@@ -6,7 +6,10 @@ ansible.module_utils.basic, about 2.3 s of CPU per case on an emulated VM) is no
 left on the target, and the code on the target is always the controller's. The arguments are checked on the
 controller against the module's argument spec first, so bad input fails before anything starts. In check mode,
 or with NPL_CASE_VIA_MODULE=1 in the environment, the module runs instead. With save_as, the result document
-is written on the controller (atomically) as soon as the case ends, and left out of the task's result.
+is written on the controller (atomically) as soon as the case ends, and left out of the task's result. With
+pace_retries, a case that came out invalid only for the host's pace (validity.retryable: a sampler that fell behind,
+a ramp the host could not keep) runs again, at most that many more times; each spoiled try is kept in the tries/
+folder beside the result and named in the result's meta.tries. A case invalid for its own failure is never re-run.
 """
 
 from __future__ import annotations
@@ -122,17 +125,47 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
         save_as = args.pop("save_as", None)  # params.CONTROLLER_OPTIONS
+        pace_retries = args.pop("pace_retries", 0)
         params = _kit_module("target", "params")
         checked = ArgumentSpecValidator(params.ARGUMENT_SPEC).validate(args)
+        retries = ArgumentSpecValidator(params.CONTROLLER_OPTIONS).validate({"pace_retries": pace_retries})
         # Failures are returned, not raised: a raised error skips the task's failed_when (ansible-core 2.19), and the
         # run's slots record a failed case and go on (playbooks/tasks/slot_cases.yml).
-        if checked.error_messages:
-            result.update(failed=True, msg="nginx_proxy_case: %s" % "; ".join(checked.error_messages))
+        errors = checked.error_messages + retries.error_messages + params.check_types(args)
+        if errors:
+            result.update(failed=True, msg="nginx_proxy_case: %s" % "; ".join(errors))
             return result
-        if self._task.check_mode or os.environ.get("NPL_CASE_VIA_MODULE") == "1":
-            return self._via_module(result, task_vars, save_as)
+        pace_retries = retries.validated_parameters["pace_retries"]
+        low, high = params.BOUNDS["pace_retries"]
+        if not low <= pace_retries <= high:
+            result.update(failed=True, msg="nginx_proxy_case: pace_retries=%s is outside %d..%d: pick a value in that "
+                                           "range" % (pace_retries, low, high))
+            return result
+        if self._task.check_mode:
+            return self._via_module(result, task_vars)
+        earlier = []
+        for attempt in range(1, pace_retries + 2):
+            outcome = self._once(dict(result), task_vars, params, checked.validated_parameters)
+            if outcome.get("failed"):
+                return dict(outcome, tries=attempt, earlier_tries=earlier)
+            doc = outcome["case_result"]
+            validity = doc["meta"].get("validity") or {}
+            if validity.get("valid", True) or not validity.get("retryable") or attempt > pace_retries:
+                break
+            earlier.append(self._set_aside(save_as, doc, attempt))
+        doc["meta"]["tries"] = {"count": attempt, "earlier": earlier}
+        if earlier:
+            outcome["warnings"] = ["try %d of %s was spoiled by the host's pace and run again: %s" % (
+                e["attempt"], doc["meta"]["case"], "; ".join(e["problems"])) for e in earlier] + outcome["warnings"]
+        outcome.update(tries=attempt, earlier_tries=earlier, valid=bool(validity.get("valid", True)))
+        return self._finish(outcome, save_as)
+
+    def _once(self, result, task_vars, params, p):
+        """Run the case once on the target; the task's result with the outcome (case_result, summary_line, warnings,
+        elapsed), or failed with why."""
+        if os.environ.get("NPL_CASE_VIA_MODULE") == "1":
+            return self._via_module(result, task_vars)
         started = time.monotonic()
-        p = checked.validated_parameters
         command = RUNNER_COMMAND % (shlex.quote(self._interpreter(task_vars)),
                                     shlex.quote("%s.r%s" % (p["case"], p.get("repetition") or 1)),
                                     shlex.quote(p.get("run_id") or "-"))
@@ -147,34 +180,55 @@ class ActionModule(ActionBase):
                           msg="nginx_proxy_case: the case runner on the target ended with %s%s and no result: %s"
                               % (ran["rc"], killed, (ran["stderr"] or ran["stdout"])[-2000:].strip() or "(no output)"))
             return result
-        result["runner"] = "runner"
-        result["transport_s"] = round(time.monotonic() - started - outcome.get("elapsed", 0), 3)
-        return self._finish(result, outcome, save_as)
+        if outcome.pop("failed", False):
+            result.update(failed=True, msg=outcome.get("msg", "the case failed"), elapsed=outcome.get("elapsed"))
+            return result
+        result.update(outcome, runner="runner", warnings=result.get("warnings", []) + outcome.get("warnings", []),
+                      transport_s=round(time.monotonic() - started - outcome.get("elapsed", 0), 3))
+        return result
 
-    def _via_module(self, result, task_vars, save_as):
+    def _via_module(self, result, task_vars):
         # the task's own name for the module: nginx_proxy_case in the kit, its FQCN from the collection
-        outcome = self._execute_module(module_name=self._task.action, module_args=self._task.args, task_vars=task_vars)
+        args = {k: v for k, v in self._task.args.items() if k not in params_controller_options()}
+        outcome = self._execute_module(module_name=self._task.action, module_args=args, task_vars=task_vars)
         result["runner"] = "module"
         if self._task.check_mode or outcome.get("failed"):
             result.update(outcome)
             return result
-        outcome = dict(outcome, failed=False)
-        return self._finish(result, outcome, save_as)
+        result.update(outcome, failed=False, warnings=result.get("warnings", []) + outcome.get("warnings", []))
+        return result
 
-    def _finish(self, result, outcome, save_as):
-        if outcome.pop("failed", False):
-            result.update(failed=True, msg=outcome.get("msg", "the case failed"), elapsed=outcome.get("elapsed"))
-            return result
-        warnings = outcome.pop("warnings", [])
-        if warnings:
-            result["warnings"] = result.get("warnings", []) + warnings
+    def _set_aside(self, save_as, doc, attempt):
+        """Keep a try the host's pace spoiled: its whole result beside the run's (<host folder>/tries/, which the
+        verdicts do not read) when the task saves results, and what was wrong with it in the final result."""
+        record = {"attempt": attempt, "problems": doc["meta"]["validity"]["problems"],
+                  "started_at": doc["meta"].get("started_at"), "ended_at": doc["meta"].get("ended_at"),
+                  "conditions": doc["meta"].get("conditions")}
+        if save_as:
+            base = os.path.basename(save_as)
+            path = os.path.join(os.path.dirname(save_as), "tries", "%s.t%d.json" % (base[:-5] if base.endswith(".json")
+                                                                                    else base, attempt))
+            try:
+                save(path, doc)
+                record["saved_as"] = os.path.join("tries", os.path.basename(path))
+            except OSError as exc:
+                record["not_saved"] = _kit_module("judge", "results_io").write_error(exc, "the spoiled try", path)
+        return record
+
+    def _finish(self, result, save_as):
+        if not result.get("warnings"):
+            result.pop("warnings", None)
         if save_as:
             try:
-                result["saved_to"] = save(save_as, outcome.pop("case_result"))
+                result["saved_to"] = save(save_as, result.pop("case_result"))
             except OSError as exc:
-                result.update(failed=True, elapsed=outcome.get("elapsed"), msg="nginx_proxy_case: the case ran, but %s"
+                result.update(failed=True, msg="nginx_proxy_case: the case ran, but %s"
                               % _kit_module("judge", "results_io").write_error(exc, "its result", save_as))
                 return result
-        result.update(outcome)
         result["changed"] = True
         return result
+
+
+def params_controller_options():
+    """The options the action plugin takes for itself (save_as, pace_retries), not passed to the module."""
+    return _kit_module("target", "params").CONTROLLER_OPTIONS

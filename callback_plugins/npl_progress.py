@@ -11,6 +11,8 @@ DOCUMENTATION = """
         C([7/21] debian-6.12 case2-no-accept.r1 8.6 s | elapsed 1m12s, about 2m40s left | <summary>), the count
         and the estimate coming from the run's schedule (the nginx_lab_run task that starts the run).
       - It does not print the C(included:) line of each included task file.
+      - SIGTERM to ansible-playbook stops the run as Ctrl-C does, saying so; an interrupted run whose folder holds no
+        file yet leaves no folder behind.
       - With the environment variable C(NPL_PROGRESS_FILE) set, it also appends one JSON object per line to that
         file for every play start and every case end (time, host, case, count, seconds), which
         C(scripts/matrix) folds into C(matrix.json).
@@ -21,8 +23,10 @@ DOCUMENTATION = """
       - set as stdout callback in ansible.cfg (the kit's ansible.cfg does)
 """
 
+import atexit
 import json
 import os
+import signal
 import time
 
 from ansible.plugins.callback.default import CallbackModule as DefaultCallback
@@ -53,6 +57,42 @@ class CallbackModule(DefaultCallback):
         self._done = 0
         self._first_case_start = None
         self._progress_file = os.environ.get("NPL_PROGRESS_FILE")
+        self._run_dir = None
+        self._main_pid = os.getpid()
+        try:
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+        except ValueError:  # not the main thread: leave SIGTERM as it is
+            pass
+        atexit.register(self._drop_empty_run)
+
+    def _on_sigterm(self, signum, frame):
+        """SIGTERM to ansible-playbook: say so and stop as Ctrl-C does (each case's guardian cleans up; the results
+        saved so far stay). In a worker process (forks inherit this handler) SIGTERM keeps its default."""
+        if os.getpid() != self._main_pid:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self._display.display("ansible-playbook got SIGTERM: stopping every case as Ctrl-C would (each case's guardian "
+                              "cleans up)%s" % ("; the results saved so far stay in %s" % self._run_dir
+                                                if self._run_dir else ""), color="red", stderr=True)
+        if os.getpgrp() == os.getpid():
+            os.killpg(os.getpgrp(), signal.SIGINT)  # the cases' runners too, as a terminal's Ctrl-C reaches them
+        raise KeyboardInterrupt
+
+    def _drop_empty_run(self):
+        """An interrupted run whose folder holds no file (nothing saved yet) leaves no folder behind; one that holds a
+        result keeps it."""
+        if os.getpid() != self._main_pid or not self._run_dir or not os.path.isdir(self._run_dir):
+            return
+        for folder, _, names in os.walk(self._run_dir):
+            if names:
+                return
+        for folder, _, _ in sorted(os.walk(self._run_dir), key=lambda entry: -len(entry[0])):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                return
 
     def _event(self, **fields):
         if not self._progress_file:
@@ -77,6 +117,7 @@ class CallbackModule(DefaultCallback):
             units = sum(len(s) for s in schedule.get("slots", [])) + len(schedule.get("alone", []))
             self._total = units * max(len(result.result.get("hosts") or [1]), 1)
             self._first_case_start = time.monotonic()
+            self._run_dir = result.result.get("run_dir") if not result.result.get("_ansible_check_mode") else None
         super().v2_runner_on_ok(result)
 
     def _case_line(self, result, ok):
@@ -86,7 +127,9 @@ class CallbackModule(DefaultCallback):
         host = result.result.get("_ansible_delegated_vars", {}).get("inventory_hostname") or result.host.get_name()
         host = host.split("~")[0]
         item = result.result.get("npl_unit") or {}
-        name = "%s.r%s" % (item.get("case", "?"), item.get("repetition", "?"))
+        name = "%s.r%s%s" % (item.get("case", "?"), item.get("repetition", "?"), item.get("lane", ""))
+        if (result.result.get("tries") or 1) > 1:
+            name += " (try %d)" % result.result["tries"]
         since = time.monotonic() - (self._first_case_start or self._started)
         count = "[%d/%s]" % (self._done, self._total if self._total else "?")
         left = ""

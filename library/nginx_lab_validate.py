@@ -15,7 +15,10 @@ description:
     before a case starts, so a bad value is refused before provisioning, not half way through a run.
   - Checks option names, types and choices against the module's argument spec, numbers against their
     bounds, strings against their grammar (URI paths, nginx sizes, names), the kernel's somaxconn
-    ceiling, and what each case needs of this host (open files, memory) against what it has.
+    ceiling, and what each case needs of this host (open files, memory, room in the case folders' file system)
+    against what it has.
+  - Refuses a yes/no where a number is wanted, a parameter the kit sets itself (C(case), C(repetition),
+    C(run_id), C(nginx_version_expected)), and an C(nginx_binary) of a case's own in a run over several releases.
   - Reads only; changes nothing. Supports check mode.
 options:
   cases:
@@ -36,6 +39,16 @@ options:
   slots:
     description: The run's cases at once per host (C(npl_parallel_slots)), checked the same way when given.
     type: raw
+  pace_retries:
+    description: How many more times a case spoiled by the host's pace may run (C(npl_pace_retries)), checked the same way when given.
+    type: raw
+  releases:
+    description:
+      - The nginx releases the run covers. With more than one, a case that names an C(nginx_binary) of its own is
+        refused (it would run that binary in every release's column).
+    type: list
+    elements: str
+    default: []
 author:
   - nginx-proxy-lab developers
 """
@@ -74,16 +87,20 @@ from ansible.module_utils.nginx_lab.target import case as lab_case
 from ansible.module_utils.nginx_lab.target import params as lab_params
 
 ARGUMENT_SPEC = dict(cases=dict(type="dict", required=True), host_checks=dict(type="bool", default=True),
-                     repeat=dict(type="raw"), slots=dict(type="raw"))
+                     repeat=dict(type="raw"), slots=dict(type="raw"), pace_retries=dict(type="raw"),
+                     releases=dict(type="list", elements="str", default=[]))
 
 
-def check_case(name, values, host_checks):
+def check_case(name, values, host_checks, releases=None):
     """Reasons to refuse case `name` with parameter set `values`."""
     if not re.fullmatch(lab_params.NAME, str(name)):
         return ["%r is not a safe case name (letters, digits, '.', '_' and '-', starting with a letter or digit): "
                 "rename it in the catalogue" % name]
     if not isinstance(values, dict):
         return ["its parameters must be a mapping, got %s" % type(values).__name__]
+    errors = lab_params.check_given(values, releases)
+    if errors:
+        return errors
     validated = ArgumentSpecValidator(lab_params.ARGUMENT_SPEC).validate(dict(values, case=name))
     errors = [str(e) for e in validated.errors]
     if errors:
@@ -97,9 +114,10 @@ def check_case(name, values, host_checks):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     started = time.monotonic()
-    errors = lab_params.check_run({"repeat": module.params["repeat"], "slots": module.params["slots"]})
+    errors = lab_params.check_run({key: module.params[key] for key in ("repeat", "slots", "pace_retries")})
     for name, values in module.params["cases"].items():
-        errors += ["%s: %s" % (name, e) for e in check_case(name, values, module.params["host_checks"])]
+        errors += ["%s: %s" % (name, e) for e in check_case(name, values, module.params["host_checks"],
+                                                            module.params["releases"])]
     out = dict(changed=False, checked=sorted(module.params["cases"]), errors=errors,
                elapsed=round(time.monotonic() - started, 3))
     if errors:

@@ -17,13 +17,19 @@ description:
     C(verdicts.junit.xml) (one test case per claim and host) into I(run_dir). Runs nothing else.
 options:
   run_dir:
-    description: Folder of the run (C(results/<run-id>)).
+    description: Folder of the run (C(results/<run-id>)); required unless I(claims_only).
     type: path
-    required: true
   claims_file:
     description: The claims data file.
     type: path
     required: true
+  claims_only:
+    description:
+      - Only check the claims file (every measure and operator known, the fields each claim needs, its
+        C(depends_on)) and write nothing. The validate play does this before any host changes, so that a wrong
+        claims file is refused before the cases run, not after.
+    type: bool
+    default: false
 author:
   - nginx-proxy-lab developers
 """
@@ -71,13 +77,26 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.nginx_lab.judge import results_io, verdicts
 
 ARGUMENT_SPEC = dict(
-    run_dir=dict(type="path", required=True),
-    claims_file=dict(type="path", required=True))
+    run_dir=dict(type="path"),
+    claims_file=dict(type="path", required=True),
+    claims_only=dict(type="bool", default=False))
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=False)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                           required_if=[("claims_only", False, ("run_dir",))])
     started = time.monotonic()
+    if module.params["claims_only"]:
+        try:
+            errors = verdicts.check_claims(module.params["claims_file"])
+        except (OSError, ValueError) as exc:
+            errors = [str(exc)]
+        if errors:
+            module.fail_json(msg="the claims file %s is wrong, refused before anything changed: %s"
+                             % (module.params["claims_file"], "; ".join(errors)), elapsed=round(time.monotonic() - started, 3))
+        module.exit_json(changed=False, table=[], counts={}, elapsed=round(time.monotonic() - started, 3))
+    if module.check_mode:
+        module.exit_json(changed=False, table=[], counts={}, elapsed=0.0)
     try:
         doc = verdicts.write(module.params["run_dir"], module.params["claims_file"])
     except verdicts.NoResults as exc:
@@ -97,6 +116,7 @@ def main():
     for claim_id in ids:
         table.append("%-5s %s" % (claim_id, "  ".join(
             "%-44s" % ("%s %s" % (by_id[h][claim_id]["verdict"], _short(by_id[h][claim_id])))[:44] for h in hosts)))
+    table += ["%s could not be reached: nothing ran there (%s)" % (h, why) for h, why in sorted(doc["unreachable"].items())]
     counts = {h: {v: sum(r["verdict"] == v for r in doc["verdicts"][h])
                   for v in ("CONFIRMED", "REFUTED", "VARIES", "INCONCLUSIVE")}
               for h in hosts}

@@ -69,14 +69,30 @@ options:
       - From 0 to 3600000; any other value is refused before anything runs.
     type: int
     default: 1000
+  upstream_release_s:
+    description:
+      - Seconds after the clients end at which the case tells the upstream (SIGUSR1) to close every connection it
+        holds, where its mode keeps them (mode no-read, no-write or no-close); the upstream records each close. Without
+        it the upstream holds them until the case ends. The tail (I(tail_s)) follows the release.
+      - From 0 to 600; any other value is refused before anything runs.
+    type: float
   upstream_binary:
     description: Path of the upstream program built by the lab_upstream role.
     type: path
     default: /opt/nginx-proxy-lab/bin/upstream
   nginx_binary:
-    description: Path of the nginx binary.
+    description:
+      - Path of the nginx binary.
+      - A build of the kit (under the lab_nginx role's prefix) must still be what its stamp records, or the case is
+        refused before anything changes, naming what differs.
     type: path
     default: /usr/sbin/nginx
+  nginx_version_expected:
+    description:
+      - The release number C(nginx -v) of I(nginx_binary) must print, or the case is refused before anything changes.
+      - Set by the kit for every case of a run over nginx releases, so that a column is never another release's.
+      - An nginx release number (C(1.22.1)).
+    type: str
   nginx_port:
     description:
       - Loopback port nginx listens on.
@@ -353,6 +369,16 @@ options:
     type: str
     default: none
     choices: [none, startup, workers]
+  trace_connects:
+    description:
+      - Record when each nginx worker connects to the upstream with the kernel's own tracer (an ftrace instance of
+        the case's, event sys_exit_connect filtered to the workers, on CLOCK_MONOTONIC like the upstream's events), in
+        the result's C(connects). With the upstream's accepts and closes this gives every upstream-path line's life in
+        /proc/net/unix exactly, without sampling.
+      - Uses tracefs where the host mounts it, else mounts it in a mount namespace of a helper process of its own;
+        the instance is removed whatever happens. A host whose kernel cannot trace says so in C(meta.connect_trace_error).
+    type: bool
+    default: false
   unix_interval_ms:
     description:
       - Sampling interval of /proc/net/unix and sock_diag, in milliseconds.
@@ -408,6 +434,17 @@ options:
         created) as soon as the case ends, as M(ansible.builtin.fetch) writes its C(dest). C(case_result) is then
         left out of the returned values, so a run's memory does not grow with its results.
     type: path
+  pace_retries:
+    description:
+      - How many more times the action plugin runs the case when it came out invalid only for the host's pace
+        (C(meta.validity.retryable), such as a sampler that fell behind or a ramp the host could not keep). A case invalid for
+        its own failure (a process that died, a load generator without its records, a host out of room) is never
+        run again.
+      - Each spoiled try is kept beside the result, in C(tries/<name>.t<try>.json) (with I(save_as)), and listed
+        in the result's C(meta.tries) with its problems; the verdicts read only the final result.
+      - From 0 to 5; any other value is refused before anything runs.
+    type: int
+    default: 0
 notes:
   - The action plugin of the same name checks the arguments on the controller, then runs the case on the target
     through a few lines of Python fed the kit's target package (module_utils/nginx_lab/target) as a zip on stdin
@@ -461,6 +498,19 @@ elapsed:
   description: Seconds the case took, start to clean-up.
   returned: always
   type: float
+tries:
+  description: How many times the case ran (1, or more when the host's pace spoiled a try and I(pace_retries) allowed another).
+  returned: when the action plugin ran the case
+  type: int
+valid:
+  description: Whether the (last) try ran as designed (C(meta.validity.valid) of the result).
+  returned: when the action plugin ran the case
+  type: bool
+earlier_tries:
+  description: The tries spoiled by the host's pace, each with C(attempt), C(problems) and where it was kept (C(saved_as)).
+  returned: when the action plugin ran the case
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

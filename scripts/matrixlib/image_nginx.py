@@ -18,11 +18,14 @@ import yaml
 from . import spec
 
 ROLE_DEFAULTS = os.path.join(spec.ROOT, "roles", "lab_nginx", "defaults", "main.yml")
-BUILDER = os.path.join(spec.ROOT, "module_utils", "nginx_lab", "target", "nginx_build.py")
+# The builder and the modules it imports, copied into the chroot as a package of their own.
+BUILDER_DIR = os.path.join(spec.ROOT, "module_utils", "nginx_lab", "target")
+BUILDER_FILES = ("nginx_build.py", "build_stamp.py", "procnet.py")
 MIRROR = "http://deb.debian.org/debian"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # Run inside the chroot: the target-side builder, its arguments as JSON on stdin, its result as JSON on stdout.
-RUNNER = ("import json, sys; sys.path.insert(0, '/tmp/npl-nginx-build'); import nginx_build; a = json.load(sys.stdin); "
+RUNNER = ("import json, sys; sys.path.insert(0, '/tmp/npl-nginx-build'); from npl_builder import nginx_build; "
+          "a = json.load(sys.stdin); "
           "r = nginx_build.build(a['release'], a['suite'], a['configure'], a['prefix'], a['mirror'], a['keyring'], "
           "name=a['name']); print(json.dumps(r))")
 
@@ -52,17 +55,22 @@ def packages():
 
 def inputs():
     """The part of the image's cache key the builds make: what is built, and the builder's code."""
-    with open(BUILDER, "rb") as handle:
-        builder = hashlib.sha256(handle.read()).hexdigest()
-    return {"builds": builds(), "builder": builder}
+    digest = hashlib.sha256()
+    for name in BUILDER_FILES:
+        with open(os.path.join(BUILDER_DIR, name), "rb") as handle:
+            digest.update(handle.read())
+    return {"builds": builds(), "builder": digest.hexdigest()}
 
 
 def build_in(rootfs, log):
     """Build every release inside `rootfs` (proc, sys and dev mounted; the build's output goes to the image's build
     log `log`); {name: what the build recorded}."""
     folder = os.path.join(rootfs, "tmp", "npl-nginx-build")
-    os.makedirs(folder, exist_ok=True)
-    shutil.copy(BUILDER, folder)
+    package = os.path.join(folder, "npl_builder")
+    os.makedirs(package, exist_ok=True)
+    open(os.path.join(package, "__init__.py"), "w").close()
+    for name in BUILDER_FILES:
+        shutil.copy(os.path.join(BUILDER_DIR, name), package)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", LC_ALL="C")
     done = {}
     try:

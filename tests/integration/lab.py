@@ -5,6 +5,7 @@ import os
 import subprocess
 import time
 
+from nginx_lab.target import ftrace
 from nginx_lab.target.reaper import CASE_NAME
 
 from ..support import role_defaults
@@ -107,8 +108,15 @@ def run_dir_entries():
     return sorted(e for e in os.listdir(RUN_DIR) if CASE_NAME.match(e)) if os.path.isdir(RUN_DIR) else []
 
 
+def ftrace_instances():
+    """ftrace instances of cases (npl-<8 hex digits>, ftrace.py): kernel objects that outlive every process."""
+    return ftrace.instances(CASE_NAME)
+
+
 def leftovers(expected_somaxconn):
     found = {}
+    if ftrace_instances():
+        found["ftrace"] = ftrace_instances()
     if lab_processes():
         found["processes"] = lab_processes()
     if lab_namespaces():

@@ -53,10 +53,13 @@ def kill_mid_case(args, victim, host_somaxconn):
 
 
 def test_a_killed_upstream_makes_the_case_invalid_and_its_claim_inconclusive(host_somaxconn):
-    doc = kill_mid_case({"case": "case3-no-read", "mode": "no-read", "clients": 20, "proxy_timeout": 3},
-                        lambda: pids_of(lab.UPSTREAM_BINARY)[0], host_somaxconn)
+    doc = kill_mid_case({"case": "case3-no-read", "mode": "no-read", "clients": 20, "proxy_timeout": 3,
+                         "pace_retries": 2}, lambda: pids_of(lab.UPSTREAM_BINARY)[0], host_somaxconn)
     result = doc["case_result"]
     assert result["meta"]["validity"]["valid"] is False
+    # the case's own failure, not the host's pace: never run again, however many retries are allowed
+    assert result["meta"]["validity"]["retryable"] is False
+    assert doc["tries"] == 1 and result["meta"]["tries"] == {"count": 1, "earlier": []}
     assert any("upstream (mode no-read) ended before the clients did" in p for p in result["meta"]["validity"]["problems"])
     assert any("did not run as designed" in w for w in result["meta"]["warnings"])
     claim = {"id": "R6", "checks": [{"measure": "state_share", "args": {"case": "case3-no-read", "state": "03"},

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import tarfile
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -16,6 +17,19 @@ import pytest
 from . import lab
 
 RELEASES = ("1.18.0", "1.22.1", "1.26.3")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def build_packages():
+    """What the lab_nginx role installs before it builds (lab_nginx_build_packages): these tests call the build
+    module directly."""
+    from ..support import role_defaults
+    packages = role_defaults.role_default("lab_nginx", "lab_nginx_build_packages")
+    missing = [p for p in packages if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
+                                                     text=True).stdout != "install ok installed"]
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", "-qq"] + missing, check=True, capture_output=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
 
 
 def build(tmp_path, release, suite, offline=False, **extra):
@@ -53,8 +67,67 @@ def test_a_release_is_built_from_its_suite_once_with_the_options_the_labs_need(t
     # sealed but asked to fetch: the index fetched before, with a warning that says so
     fetching = build(tmp_path, "1.18.0", "bullseye", offline=True)
     assert not fetching["changed"] and "using the index fetched before" in " ".join(fetching.get("warnings", []))
+    tampered_build_is_refused_by_a_case_and_rebuilt(tmp_path, first)
     other = build(tmp_path, "1.18.0", "bullseye", configure=["--with-http_stub_status_module"])
     assert other["changed"] and other["built"], "changed configure options did not rebuild"
+
+
+def tampered_build_is_refused_by_a_case_and_rebuilt(prefix, first):
+    """Fault probe: sbin/nginx replaced by a shell wrapper and conf/mime.types deleted, and provisioning said ok and
+    the run used the wrapper. A case refuses the binary, naming the stamp; the build is made again, naming what
+    differed."""
+    binary = first["binary"]
+    os.rename(binary, binary + ".real")
+    with open(binary, "w") as handle:
+        handle.write("#!/bin/sh\nexec /usr/sbin/nginx \"$@\"\n")
+    os.chmod(binary, 0o755)
+    os.unlink(os.path.join(first["prefix"], "conf", "mime.types"))
+    refused = lab.run_module({"case": "tampered", "mode": "ok", "clients": 1, "nginx_binary": binary})
+    assert refused.get("failed") and "is not the build its stamp" in refused["msg"], refused
+    assert "sbin/nginx changed" in refused["msg"] and "provision again" in refused["msg"]
+    # a build killed mid-make leaves its staging folder: the next build removes it, saying so
+    e = lab.env()
+    e.update(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+    killed = subprocess.Popen([os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "nginx_lab_build", "-a",
+                               json.dumps({"release": "1.18.0", "suite": "bullseye", "prefix": str(prefix),
+                                           "name": "killed", "configure": ["--with-http_stub_status_module"]})],
+                              cwd=lab.ROOT, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        staged = lab.wait_for(lambda: [d for d in os.listdir(prefix) if d.startswith(".build-killed-")
+                                       and os.path.isdir(os.path.join(prefix, d, "nginx-1.18.0", "objs"))], 300, 0.1)
+        assert staged, "the build never reached make"
+        with open(os.path.join(prefix, staged[0], ".npl-builder.json")) as handle:
+            builder = json.load(handle)["pid"]
+        # the builder (the module's process) and what it runs (make, cc), as an OOM kill or a lost VM would end them
+        from nginx_lab.target.procnet import process_table
+        table, doomed = process_table(), {builder}
+        for _ in range(10):
+            doomed |= {pid for pid, row in table.items() if row[2] in doomed}
+        for pid in doomed:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+    finally:
+        os.killpg(killed.pid, 9)
+        killed.wait()
+    time.sleep(1.0)
+    assert all(os.path.isdir(os.path.join(prefix, d)) for d in staged), "the killed build's folder is expected to stay"
+    again = build(prefix, "1.18.0", "bullseye")
+    assert again["changed"] and again["built"], again
+    warnings = " ".join(again.get("warnings", []))
+    assert "sbin/nginx changed" in warnings and "conf/mime.types is missing" in warnings, warnings
+    assert "removed the staging folder(s) of builds that did not finish" in warnings and staged[0] in warnings
+    assert not any(d.startswith(".build-") for d in os.listdir(prefix))
+    version = subprocess.run([binary, "-v"], capture_output=True, text=True).stderr
+    assert "nginx/1.18.0" in version and os.path.exists(os.path.join(first["prefix"], "conf", "mime.types"))
+    ran = lab.run_module({"case": "rebuilt", "mode": "ok", "clients": 2, "nginx_binary": binary,
+                          "nginx_version_expected": "1.18.0"})
+    assert not ran.get("failed"), ran.get("msg")
+    other = lab.run_module({"case": "another", "mode": "ok", "clients": 1, "nginx_binary": binary,
+                            "nginx_version_expected": "1.22.1"})
+    assert other.get("failed") and "is nginx 1.18.0, not the 1.22.1 this case's column is for" in other["msg"]
 
 
 def test_a_sealed_host_without_an_index_is_told_how_to_get_the_build(tmp_path):
@@ -138,6 +211,8 @@ def test_every_result_and_verdict_carries_its_release(release_run):
     names = [case.get("name") for case in ET.parse(os.path.join(run_dir, "verdicts.junit.xml")).getroot().iter("testcase")]
     for release in RELEASES:
         assert "O11b on localhost@nginx-%s, nginx %s" % (release, release) in names
+        # each case's progress line names its release
+        assert "localhost lab-default-keepalive-requests.r1@nginx-%s " % release in release_run["stdout"]
 
 
 def test_the_report_names_the_claims_whose_verdict_changes_between_releases(release_run):

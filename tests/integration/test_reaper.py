@@ -58,13 +58,14 @@ def take_the_host():
 
 @pytest.mark.parametrize("isolation", ["netns", "host"])
 def test_leftovers_of_a_killed_guardian_are_undone_when_the_next_run_takes_the_host(isolation, host_somaxconn):
-    args = dict(SLOW_CASE, isolation=isolation)
+    # with the kernel's trace of the connects on: its ftrace instance outlives every process of the case too
+    args = dict(SLOW_CASE, isolation=isolation, trace_connects=True)
     if isolation == "host":
         args.update(nginx_port=18082, somaxconn=64 if host_somaxconn != 64 else 96)
     kill_everything_mid_case(args)
     left = lab.leftovers(host_somaxconn)
     # The scenario is real: with the guardian dead, nothing undid the case.
-    assert left.get("run_dir") and left.get("journals"), left
+    assert left.get("run_dir") and left.get("journals") and left.get("ftrace"), left
     if isolation == "host":
         assert left.get("somaxconn") == args["somaxconn"], left
     else:

@@ -29,7 +29,7 @@ def _layout(tmp_path):
 
 
 def _reap(dirs, grace_s=30):
-    return reaper.reap(run_dir=str(dirs["run"]), netns_dir=str(dirs["netns"]), journal_dir=str(dirs["journal"]),
+    return reaper.reap(run_dir=str(dirs["run"]), netns_dir=str(dirs["netns"]), journal_dir=str(dirs["journal"]), ftrace_sweep=False,
                        grace_s=grace_s)
 
 
@@ -147,3 +147,91 @@ def test_a_malformed_journal_is_set_aside_with_a_warning_naming_it_and_the_rest_
     _, alarms = reaper.describe(done)
     assert str(dirs["journal"] / "13.json") in alarms[0] and "malformed" in alarms[0]
     assert _reap(dirs) == [], "a journal set aside is not read again"
+
+
+def _wait_alive(pid, seconds=5.0):
+    import time
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and start_ticks(pid) is None:
+        time.sleep(0.01)
+    return start_ticks(pid)
+
+
+def _orphaned_group(seconds):
+    """A process group whose leader has exited, with one member left (`setsid sh -c 'sleep N & exit 0'`): (group,
+    the member's PID)."""
+    out = subprocess.run(["setsid", "sh", "-c", "sleep %d >/dev/null 2>&1 & echo $$ $!" % seconds],
+                         capture_output=True, text=True, check=True)
+    leader, member = (int(x) for x in out.stdout.split())
+    _wait_alive(member)
+    return leader, member
+
+
+def test_a_journal_cannot_make_the_reaper_signal_a_group_the_kit_did_not_start(tmp_path):
+    """Fault probe of issue 25: a journal naming (a) a group whose leader has exited, with a wrong start time, and (b)
+    a live `setsid sleep` with its correct start time got both killed. Neither shows anything of a case (no kit
+    process name, no case folder in its command line or open files): both stay, the warning says they were left
+    alone, and the journal is set aside, not deleted."""
+    dirs = _layout(tmp_path)
+    case = dirs["run"] / "npl-0000000f"
+    case.mkdir()
+    leader, orphan = _orphaned_group(1004)
+    sleeper = subprocess.Popen(["setsid", "sleep", "1003"])
+    try:
+        _wait_alive(sleeper.pid)
+        doc = {"guardian_pid": _dead_pid(), "guardian_start": 1, "state": {
+            "pgids": [leader, sleeper.pid], "pids": [], "netns": [], "paths": [str(case)], "sysctls": {},
+            "starts": {str(leader): 12345, str(sleeper.pid): start_ticks(sleeper.pid)}}}
+        journal_file = dirs["journal"] / "4343.json"
+        journal_file.write_text(json.dumps(doc))
+        [item] = _reap(dirs)
+        assert sleeper.poll() is None, "a live foreign group named with its start time was signalled"
+        assert start_ticks(orphan) is not None, "a member of a leaderless foreign group was signalled"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        subprocess.run(["kill", "-9", str(orphan)], check=False)
+    assert item["groups"] == [] and item["processes"] == []
+    refused = " ".join(item["refused"])
+    assert "process group %d" % leader in refused and "process group %d" % sleeper.pid in refused, refused
+    undone, alarms = reaper.describe([item])
+    assert "process group" not in undone, "the warning claims to have undone what it left alone: %s" % undone
+    assert str(leader) in alarms[0] and str(sleeper.pid) in alarms[0] and "left untouched" in alarms[0]
+    assert not journal_file.exists() and ".refused-" in item["journal_moved_to"]
+    assert os.path.exists(item["journal_moved_to"]) and not case.exists()
+
+
+def test_a_group_that_shows_it_is_a_cases_is_signalled_whole_or_member_by_member(tmp_path):
+    """What the reaper still undoes: a live group whose leader runs with the case folder in its command line, and the
+    member of a leaderless group that holds a file of the case folder open."""
+    dirs = _layout(tmp_path)
+    case = dirs["run"] / "npl-0000001f"
+    case.mkdir()
+    (case / "error.log").write_text("")
+    leader = subprocess.Popen(["sh", "-c", "sleep 1005; : %s/upstream.sock" % case], start_new_session=True)
+    out = subprocess.run(["setsid", "sh", "-c", "sleep 1006 >>%s/error.log 2>&1 & echo $$ $!" % case],
+                         capture_output=True, text=True, check=True)
+    gone, member = (int(x) for x in out.stdout.split())
+    try:
+        _wait_alive(leader.pid)
+        _wait_alive(member)
+        doc = {"guardian_pid": _dead_pid(), "guardian_start": 1, "state": {
+            "pgids": [leader.pid, gone], "pids": [], "netns": [], "paths": [str(case)], "sysctls": {},
+            "starts": {str(leader.pid): start_ticks(leader.pid), str(gone): 1}}}
+        (dirs["journal"] / "4444.json").write_text(json.dumps(doc))
+        [item] = _reap(dirs)
+        assert leader.wait(5) is not None
+        assert item["groups"] == [leader.pid] and item["processes"] == [member] and item["refused"] == []
+        import time
+        from nginx_lab.target.procnet import alive
+        deadline = time.monotonic() + 5
+        while alive(member) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not alive(member), "the member that holds the case's log open was left"
+        undone, _ = reaper.describe([item])
+        assert "process groups %d" % leader.pid in undone and str(member) in undone
+        assert os.listdir(dirs["journal"]) == [], "a journal fully undone is removed"
+    finally:
+        leader.kill()
+        leader.wait()
+        subprocess.run(["kill", "-9", str(member)], check=False)

@@ -7,7 +7,8 @@ data raises Missing, and the claim is INCONCLUSIVE with the reason.
 
 import operator
 
-from . import measures_accept, measures_capacity, measures_clients, measures_kernel, measures_lifecycle, measures_protocol, measures_sockets, measures_status
+from . import (measures_accept, measures_capacity, measures_clients, measures_kernel, measures_lifecycle, measures_lines,
+               measures_protocol, measures_sockets, measures_status)
 from .claim_cases import depends_errors, tested_by
 from .measure_common import Missing, rounded
 
@@ -18,8 +19,8 @@ __all__ = ["CONFIRMED", "REFUTED", "INCONCLUSIVE", "MEASURES", "MEASURE_DOMAINS"
            "evaluate_claim", "tested_by", "validate_claims"]
 
 
-_MODULES = (measures_sockets, measures_status, measures_clients, measures_capacity, measures_accept, measures_kernel,
-            measures_protocol, measures_lifecycle)
+_MODULES = (measures_sockets, measures_lines, measures_status, measures_clients, measures_capacity, measures_accept,
+            measures_kernel, measures_protocol, measures_lifecycle)
 
 
 def _measures():

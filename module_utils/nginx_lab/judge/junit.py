@@ -22,10 +22,17 @@ def _cases(args):
     return out + list(args.get("cases", []))
 
 
-def render(verdicts, claims, hosts_meta, case_seconds=None):
-    """`case_seconds`: {host: {case: seconds its repetitions took}} for the `time` attributes."""
+def render(verdicts, claims, hosts_meta, case_seconds=None, unreachable=None):
+    """`case_seconds`: {host: {case: seconds its repetitions took}} for the `time` attributes; `unreachable`: {host:
+    why} of the hosts nothing ran on, each a suite with one test case in error."""
     text_of = {c["id"]: c["statement"] for c in claims}
     root = ET.Element("testsuites", name="nginx-proxy-lab claims")
+    for host, why in sorted((unreachable or {}).items()):
+        suite = ET.SubElement(root, "testsuite", name="%s (unreachable)" % host, tests="1", failures="0", skipped="0",
+                              errors="1", time="0.000")
+        case = ET.SubElement(suite, "testcase", classname="claims.%s" % host.replace(".", "_"),
+                             name="%s could be reached" % host, time="0.000")
+        ET.SubElement(case, "error", message="unreachable: nothing ran on %s: %s" % (host, why), type="UNREACHABLE")
     for host, rows in verdicts.items():
         kernel = hosts_meta.get(host, {}).get("kernel", "?")
         release = hosts_meta.get(host, {}).get("nginx_version", "?")

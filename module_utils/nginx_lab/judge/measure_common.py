@@ -14,7 +14,8 @@ def case_result(results, name, samplers=()):
         raise Missing("no result for %s on this host (not run, or failed)" % name)
     validity = results[name]["meta"].get("validity") or {}
     if validity.get("valid") is False:
-        problems = validity.get("process_problems", validity.get("problems", []))
+        # case_problems (kit 0.5: a dead process, a load generator without its records, a host out of room)
+        problems = validity.get("case_problems", validity.get("process_problems", validity.get("problems", [])))
         for sampler in samplers:
             problems = problems + validity.get("sampler_problems", {}).get(sampler, [])
         if problems:

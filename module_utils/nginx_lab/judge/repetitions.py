@@ -82,6 +82,18 @@ def conditions(claim, repetition_results):
             "client_start_spread_s": worst("client_start_spread_s")}
 
 
+def tries(claim, judged):
+    """How many case runs the verdict took: `judged` is every repetition's {case: doc} the claim was judged on. A
+    repetition the host's pace spoiled ran again (meta.tries, the action plugin's pace_retries); its spoiled tries
+    stay recorded with their problems, and only the last try is judged."""
+    docs = [doc for results in judged for case, doc in sorted(results.items()) if case in claim.get("tested_by", [])]
+    counts = [((doc["meta"].get("tries") or {}).get("count") or 1) for doc in docs]
+    spoiled = [problem for doc in docs for early in (doc["meta"].get("tries") or {}).get("earlier") or []
+               for problem in early.get("problems") or []]
+    return {"case_runs": len(docs), "tries": sum(counts), "retried": sum(1 for c in counts if c > 1),
+            "spoiled_problems": sorted(set(spoiled))[:5]}
+
+
 def evaluate_host(claim, reps_by_case):
     """The aggregated row of `claim` on one host; `reps_by_case` is {case: [doc of repetition 1, 2, ...]}.
 
@@ -90,11 +102,12 @@ def evaluate_host(claim, reps_by_case):
     repetition, not three with two missing."""
     mine = [len(reps_by_case[case]) for case in claim.get("tested_by") or tested_by(claim) if case in reps_by_case]
     n = min(mine) if mine else 1
-    rows, conds = [], []
+    rows, conds, judged = [], [], []
     for k in range(n):
         results = {case: docs[k] for case, docs in reps_by_case.items() if len(docs) > k}
         rows.append(evaluate_claim(claim, results))
         conds.append(conditions(claim, results))
+        judged.append(results)
     per = [row["verdict"] for row in rows]
     checks = [_check_summary([row["checks"][i] for row in rows]) for i in range(len(claim["checks"]))]
     verdict = decide(per)
@@ -107,7 +120,8 @@ def evaluate_host(claim, reps_by_case):
     return {"id": claim["id"], "verdict": verdict, "repetitions": n, "per_repetition": per,
             "counts": {v: per.count(v) for v in (CONFIRMED, REFUTED, INCONCLUSIVE)},
             "checks": checks, "ours": "; ".join(_ours(c) for c in checks),
-            "reason": "; ".join(reasons) or None, "published": claim.get("published"), "conditions": conds}
+            "reason": "; ".join(reasons) or None, "published": claim.get("published"), "conditions": conds,
+            "tries": tries(dict(claim, tested_by=claim.get("tested_by") or tested_by(claim)), judged)}
 
 
 def evaluate(claims, by_host):

@@ -21,7 +21,7 @@ code{background:#f6f6f6;word-break:break-all}details{margin:.3em 0}summary{curso
 .CONFIRMED{color:#1b7f3b;font-weight:bold}.REFUTED{color:#b00020;font-weight:bold}.INCONCLUSIVE{color:#8a6d00;font-weight:bold}
 .VARIES{color:#6a1b9a;font-weight:bold}
 .v{display:inline-block;min-width:7.5em;padding:1px 4px;border-radius:3px;color:#fff!important;text-align:center}
-.v.CONFIRMED{background:#1b7f3b}.v.REFUTED{background:#b00020}.v.INCONCLUSIVE{background:#8a6d00}.v.VARIES{background:#6a1b9a}"""
+.v.CONFIRMED{background:#1b7f3b}.v.REFUTED{background:#b00020}.v.INCONCLUSIVE{background:#8a6d00}.v.VARIES{background:#6a1b9a}.v.UNREACHABLE{background:#555}"""
 
 
 def goaccess_pages(run_dir, by_host):

@@ -115,15 +115,22 @@ def _grid_cell(row):
 
 
 def _grid(claims, by_id, hosts, verdicts_doc, not_run):
+    unreachable = sorted(verdicts_doc.get("unreachable") or {})
     out = ["", "## Verdicts at a glance", "",
            "A row per claim, a column per host (and nginx release): the verdict, the number its first check measured (median over the "
-           "repetitions) and how many repetitions confirmed the claim. The details are below.", "",
-           "| claim | %s | statement |" % " | ".join("%s<br><small>Linux %s, nginx %s</small>" % (
-               h, verdicts_doc["hosts"][h]["kernel"], verdicts_doc["hosts"][h]["nginx_version"]) for h in hosts),
-           "|---|%s---|" % ("---|" * len(hosts))]
+           "repetitions) and how many repetitions confirmed the claim. The details are below.", ""]
+    out += ["**%s could not be reached**: nothing ran there (%s)." % (h, _esc(verdicts_doc["unreachable"][h]))
+            for h in unreachable]
+    out += ["" if unreachable else None,
+            "| claim | %s | statement |" % " | ".join(["%s<br><small>Linux %s, nginx %s</small>" % (
+                h, verdicts_doc["hosts"][h]["kernel"], verdicts_doc["hosts"][h]["nginx_version"]) for h in hosts]
+                + ["%s<br><small>unreachable</small>" % h for h in unreachable]),
+            "|---|%s---|" % ("---|" * (len(hosts) + len(unreachable)))]
+    out = [line for line in out if line is not None]
     for claim in claims:
         out.append("| [%s](#%s) | %s | %s |" % (claim["id"], _anchor(claim), " | ".join(
-            _grid_cell(by_id[h].get(claim["id"])) for h in hosts), _esc(claim["statement"])))
+            [_grid_cell(by_id[h].get(claim["id"])) for h in hosts] + ['<span class="v UNREACHABLE">unreachable</span>']
+            * len(unreachable)), _esc(claim["statement"])))
     if not_run:
         out += ["", "Not run here (their cases were not all selected, or did not finish): %s."
                 % ", ".join(c["id"] for c in not_run)]
@@ -225,6 +232,10 @@ def _case_line(h, k, doc, page):
     validity = doc["meta"].get("validity") or {}
     if validity.get("valid") is False:
         line += " · **INVALID**, no claim reads it: %s" % _esc("; ".join(validity.get("problems", [])))
+    for early in (doc["meta"].get("tries") or {}).get("earlier") or []:
+        line += " · try %d was spoiled by the host's pace and ran again%s: %s" % (
+            early["attempt"], " ([json](%s/%s))" % (h, early["saved_as"]) if early.get("saved_as") else "",
+            _esc("; ".join(early.get("problems") or [])))
     return line
 
 
@@ -307,6 +318,8 @@ def _detail_lines(claims, by_id, hosts):
             out.append("- reading: %s" % _esc(claim["reading"]))
         if claim.get("load_dependent"):
             out.append("- load dependent: %s" % _esc(claim["load_dependent"]))
+        if claim.get("mechanism"):
+            out.append("- mechanism: %s" % _esc(" ".join(claim["mechanism"].split())))
         if claim.get("not_decided"):
             out.append("- not decided, by design: %s" % _esc(claim["not_decided"]))
         out += ["- tested by: %s" % ", ".join(claim["tested_by"]), "- measured: %s" % _esc(claim.get("quantity", "")),
@@ -317,6 +330,11 @@ def _detail_lines(claims, by_id, hosts):
                 out.append("- %s: %s" % (h, _cell(row).replace("<br>", " — ")))
                 if row["verdict"] == VARIES:
                     out.append("  (%s)" % _esc(_conditions(row)))
+                if (row.get("tries") or {}).get("retried"):
+                    t = row["tries"]
+                    out.append("  tries: %d case runs for its %d case repetitions; %d repetition(s) ran again after the "
+                               "host's pace spoiled them (%s)" % (t["tries"], t["case_runs"], t["retried"],
+                                                                  _esc("; ".join(t["spoiled_problems"]))))
                 evidence = [c.get("evidence") or c.get("reasons") for c in row["checks"]]
                 out.append("  `%s`" % _esc(json.dumps(evidence, default=str))[:800])
         out += ["", "</details>", ""]

@@ -40,6 +40,11 @@ def case_seconds(by_host):
             for host, cases in by_host.items()}
 
 
+def check_claims(claims_path):
+    """Every error of the claims file (claims.validate_claims); [] when it can be judged with."""
+    return claims_mod.validate_claims(load_claims(claims_path))
+
+
 def write(run_dir, claims_path):
     claims = load_claims(claims_path)
     errors = claims_mod.validate_claims(claims)
@@ -54,7 +59,9 @@ def write(run_dir, claims_path):
     meta = hosts_meta(by_host)
     doc = {"schema": "npl-verdicts", "schema_version": VERDICTS_SCHEMA_VERSION, "run_id": record.get("run_id", os.path.basename(os.path.abspath(run_dir))),
            "evaluated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "claims_file": os.path.abspath(claims_path), "hosts": meta, "verdicts": verdicts}
+           "claims_file": os.path.abspath(claims_path), "hosts": meta, "verdicts": verdicts,
+           "unreachable": record.get("unreachable") or {}}
     write_atomic(os.path.join(run_dir, "verdicts.json"), json.dumps(doc, indent=1, default=str) + "\n")
-    write_atomic(os.path.join(run_dir, "verdicts.junit.xml"), junit.render(verdicts, claims, meta, case_seconds(by_host)))
+    write_atomic(os.path.join(run_dir, "verdicts.junit.xml"), junit.render(verdicts, claims, meta, case_seconds(by_host),
+                                                                           unreachable=doc["unreachable"]))
     return doc

@@ -5,12 +5,13 @@ import datetime
 import os
 import platform
 import select
+import signal
 import socket
 import subprocess
 import time
 
 from .. import KIT_VERSION, SCHEMA_VERSION
-from . import case_checks, clientrun, errorlog, hostload, netns, nginx_conf, tracing, upstream_events, validity
+from . import case_checks, clientrun, errorlog, ftrace, hostload, netns, nginx_conf, tracing, upstream_events, validity
 from .case_actions import CaseActions
 from .guardian import CaseError, run_supervised
 from .procnet import alive, children_of, in_epoll_wait, process_table, read_file, tcp_listening
@@ -214,6 +215,7 @@ class _Case(object):
         p = self.p
         self.t0 = time.monotonic()
         self.meta["t0_wall"] = _now_iso()
+        self.connect_trace = self.start_connect_trace() if p["trace_connects"] else None
         loadgen_pid, go, clients_path = clientrun.start(p, self.t0, self.workdir, self.track)
         self.sampler = Sampler(self.t0, self.socket_path, self.master, p["nginx_port"], p["stub_status_path"],
                                p["unix_interval_ms"] / 1000.0, p["stub_interval_ms"] / 1000.0,
@@ -228,25 +230,63 @@ class _Case(object):
         os.write(go, b"g")
         os.close(go)
         try:
-            ended = clientrun.wait(loadgen_pid, p["deadline"])
+            status = clientrun.wait(loadgen_pid, p["deadline"])
         finally:
             self.meta["actions"] = actions.finish()
         clients_end = time.monotonic() - self.t0
         self.load_after = hostload.snapshot()
         self.observed = self.observe()
-        if not ended:
-            kept = clientrun.stop(loadgen_pid)
+        stopped, kept = status is None, True
+        if stopped:
+            kept, status = clientrun.stop(loadgen_pid)
             self.warnings.append("case deadline of %ss passed with clients still running; they were stopped%s"
                                  % (p["deadline"], "" if kept else " and their records lost (the load generator "
                                     "did not answer SIGTERM)"))
         if p["stub_status_sampling"] == "after":
             self.sampler.stub_once()
-        self.records, self.meta["loadgen"] = clientrun.collect(clients_path, p["clients"])
+        self.records, self.meta["loadgen"], self.case_problems = clientrun.collect(clients_path, p["clients"], status,
+                                                                                   stopped, kept)
         self.meta["clients_window"] = [round(clients_start, 6), round(clients_end, 6)]
+        self.case_problems += clientrun.window_problems(p, self.meta["clients_window"])
+        self.release_upstream(clients_end)
         time.sleep(p["tail_s"])
         self.sampler.stop()
+        self.connects = self.stop_connect_trace()
         if p["strace"] != "none":
             self.meta["strace"] = tracing.finish(self.tracer, self.strace_path)
+
+    def release_upstream(self, clients_end):
+        """upstream_release_s after the clients ended, tell the upstream to close the connections it holds (SIGUSR1):
+        when their path lines leave /proc/net/unix is then the lab's choice, the same in every holding mode."""
+        after = self.p.get("upstream_release_s")
+        if after is None:
+            return
+        time.sleep(max(0.0, self.t0 + clients_end + after - time.monotonic()))
+        self.meta["upstream_release"] = {"after_clients_s": after, "at": round(time.monotonic() - self.t0, 6)}
+        os.kill(self.upstream.pid, signal.SIGUSR1)
+
+    def start_connect_trace(self):
+        """The kernel's record of the workers' upstream connects (ftrace.py), or None with a warning when this host
+        cannot give it (its measures then say why)."""
+        try:
+            return ftrace.ConnectTrace(self.tag, self.workers_start, os.path.join(self.workdir, "connects.trace"),
+                                       self.track)
+        except ftrace.TraceError as exc:
+            self.meta["connect_trace_error"] = str(exc)
+            self.warnings.append(str(exc))
+            return None
+
+    def stop_connect_trace(self):
+        if self.connect_trace is None:
+            return None
+        try:
+            if not self.connect_trace.stop():
+                raise ftrace.TraceError("the tracer did not hand over its trace")
+            return ftrace.parse(read_file(os.path.join(self.workdir, "connects.trace")) or "", self.t0)
+        except ftrace.TraceError as exc:
+            self.meta["connect_trace_error"] = str(exc)
+            self.warnings.append(str(exc))
+            return None
 
     def write_next_config(self, kind):
         """nginx.conf for a reload action: the second generation, `kind` changed or broken (case_actions)."""
@@ -262,11 +302,30 @@ class _Case(object):
                    if a["action"] == "reload" and a.get("config") == "changed" for pid in a.get("workers_before", [])]
         return {"mode": self.p["mode"], "upstream_alive": exit_status is None, "upstream_exit": exit_status,
                 "master_alive": alive(self.master), "workers_start": self.workers_start,
-                "workers_end": [pid for pid in children_of(self.master) if alive(pid)], "workers_retired": retired}
+                "workers_end": [pid for pid in children_of(self.master) if alive(pid)], "workers_retired": retired,
+                "free_bytes": case_checks.free_bytes(self.workdir)}
+
+    def own_problems(self, error_lines):
+        """The case's own failures besides its processes (validity.assess: never scored, not run again): the load
+        generator's (collect), nginx's crit/alert/emerg lines the case did not ask for, the upstream's events file it
+        could not write, and a case folder whose file system was full when the clients ended."""
+        problems = list(self.case_problems) + errorlog.unasked(error_lines, self.p)
+        said = upstream_stderr(self.upstream)
+        if said:
+            problems.append("the upstream said: %s" % said)
+        free = self.observed.get("free_bytes")
+        if free is not None and free < case_checks.FULL_BELOW_BYTES:
+            problems.append("the host ran out of room: the file system of %s had %d bytes free when the clients "
+                            "ended" % (self.workdir, free))
+        return problems
 
     def result(self):
         p = self.p
         samples = self.sampler.data()
+        logs, events = self.logs(), self.upstream_events()
+        # What the case wrote in its folder (logs, records; spooled bodies nginx has removed by now): the measure
+        # behind params.needs()'s disk estimate.
+        self.meta["case_folder_bytes"] = case_checks.folder_bytes(self.workdir)
         self.meta["sampler"] = {"unix_interval_s": p["unix_interval_ms"] / 1000.0, "nice": p["sampler_nice"],
                                 "stub_interval_s": p["stub_interval_ms"] / 1000.0, "stub_timeout_s": self.sampler.stub_timeout,
                                 "cpu_seconds": {k: round(v, 4) for k, v in self.sampler.cpu_seconds.items()},
@@ -274,7 +333,9 @@ class _Case(object):
         self.meta["validity"] = validity.assess(self.observed, samples, self.meta["clients_window"],
                                                 self.meta["sampler"]["unix_interval_s"],
                                                 self.meta["sampler"]["stub_interval_s"],
-                                                stub_during=p["stub_status_sampling"] == "during")
+                                                stub_during=p["stub_status_sampling"] == "during",
+                                                case_problems=self.own_problems(logs["error"]),
+                                                pace_problems=validity.ramp_problems(p, self.records))
         self.meta["conditions"] = hostload.conditions(self.load_before, self.load_after, self.records,
                                                       self.meta["validity"])
         for problem in self.meta["validity"]["problems"]:
@@ -286,9 +347,10 @@ class _Case(object):
             "meta": self.meta,
             "samples": samples,
             "clients": self.records,
-            "logs": self.logs(),
+            "logs": logs,
             "summary": summarize(samples, self.records, self.meta["clients_window"]),
-            "upstream": self.upstream_events(),
+            "upstream": events,
+            "connects": getattr(self, "connects", None),
         }
 
     def logs(self):
@@ -300,11 +362,24 @@ class _Case(object):
         return out
 
     def upstream_events(self):
+        """The upstream's events; a file it could not write whole makes the case invalid (own_problems)."""
         try:
             return upstream_events.parse(read_file(self.events_path) or "", self.t0)
         except ValueError as exc:
-            self.warnings.append(str(exc))
+            self.case_problems.append("the upstream's events file is damaged: %s" % exc)
             return None
+
+
+def upstream_stderr(proc):
+    """What the upstream wrote on stderr so far (it writes only when it cannot do what the case asked), without
+    waiting."""
+    if proc.stderr is None or not select.select([proc.stderr], [], [], 0)[0]:
+        return ""
+    os.set_blocking(proc.stderr.fileno(), False)
+    try:
+        return (os.read(proc.stderr.fileno(), 4096) or b"").decode(errors="replace").strip()
+    except BlockingIOError:
+        return ""
 
 
 def _run_case(p, track):

@@ -9,7 +9,7 @@ import resource
 import shutil
 import socket
 
-from . import params
+from . import build_stamp, nginx_conf, params
 from .procnet import mem_available_bytes
 
 INT_MAX = params.INT_MAX
@@ -28,10 +28,60 @@ def kernel_somaxconn_max(release):
     return INT_MAX if (major, minor) >= (5, 5) else 65535
 
 
+RUN_DIR = "/run/nginx-proxy-lab"
+# A case folder's file system with less free than this when the clients end was full during the case.
+FULL_BELOW_BYTES = 1 << 20
+
+
+def free_bytes(path):
+    """Bytes an unprivileged writer may still use on the file system of `path` (its nearest existing parent), or
+    None when it cannot be read."""
+    while path and not os.path.exists(path):
+        path = os.path.dirname(path)
+    try:
+        st = os.statvfs(path or "/")
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def folder_bytes(path):
+    """Bytes of the files under `path` (apparent sizes)."""
+    total = 0
+    for folder, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
 def host_limits():
-    """(hard RLIMIT_NOFILE or None when unlimited, MemAvailable in bytes or None) of this host."""
+    """(hard RLIMIT_NOFILE or None when unlimited, MemAvailable in bytes or None, free bytes where the case folders
+    go) of this host."""
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    return (None if hard == resource.RLIM_INFINITY else hard), mem_available_bytes()
+    return (None if hard == resource.RLIM_INFINITY else hard), mem_available_bytes(), free_bytes(RUN_DIR)
+
+
+def binary_problems(p):
+    """Why the nginx binary is not the one the case is meant to run: a kit build whose binary changed since it was
+    built (its stamp's hash), or a release other than nginx_version_expected (`nginx -v`)."""
+    errors = []
+    dest, stamp = build_stamp.of_binary(p["nginx_binary"])
+    if stamp is not None:
+        differs = build_stamp.differences(dest, stamp, binary_only=True)
+        if differs:
+            errors.append("nginx binary %s is not the build its stamp (%s) records: %s: provision again "
+                          "(run_cases.yml rebuilds it)" % (p["nginx_binary"], os.path.join(dest, build_stamp.STAMP),
+                                                           "; ".join(differs)))
+    expected = p.get("nginx_version_expected")
+    if expected and not errors:
+        have = nginx_conf.version(p["nginx_binary"])
+        if have != expected:
+            errors.append("nginx binary %s is nginx %s, not the %s this case's column is for: drop the nginx_binary "
+                          "override, or run one release" % (p["nginx_binary"], have, expected))
+    return errors
 
 
 def validate_params(p):
@@ -58,6 +108,8 @@ def validate(p):
     if not os.access(p["nginx_binary"], os.X_OK):
         errors.append("nginx binary %s is missing: provision the host first (run_cases.yml does, or "
                       "playbooks/provision.yml)" % p["nginx_binary"])
+    else:
+        errors += binary_problems(p)
     if not os.access(p["upstream_binary"], os.X_OK):
         errors.append("upstream binary %s is missing: provision the host first (role lab_upstream builds it "
                       "from roles/lab_upstream/files/upstream.c)" % p["upstream_binary"])

@@ -13,7 +13,7 @@ def summary_line(result):
     s = result["summary"]
     states = " ".join("%s:%s%%" % (code, pct) for code, pct in s["unix_states_pct"].items() if pct)
     outcomes = " ".join("%s×%d" % (k, v) for k, v in s["clients"]["status_counts"].items())
-    lat = s["clients"]["latency_s"]
+    lat = {k: "-" if v is None else v for k, v in s["clients"]["latency_s"].items()}
     validity = result["meta"].get("validity") or {}
     invalid = "" if validity.get("valid", True) else " | INVALID: " + "; ".join(validity.get("problems", []))
     return "%s [%s] states %s | queue peak %s backlog %s | active peak %s | clients %s | latency median %ss max %ss%s" % (

@@ -58,6 +58,8 @@ def start(p, t0, workdir, track):
             with open(out_path + ".tmp", "w") as handle:
                 json.dump(out, handle)
             os.rename(out_path + ".tmp", out_path)
+        except OSError:
+            code = 3  # no room for the result (a full /run): collect() finds none and says so
         finally:
             os._exit(code)
     track("pgids", pid)
@@ -66,31 +68,32 @@ def start(p, t0, workdir, track):
 
 
 def wait(pid, seconds):
-    """waitpid with a deadline; True if the child ended."""
+    """waitpid with a deadline: the child's exit status once it ended (as os.waitpid gives it), None if it runs on."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        done, _ = os.waitpid(pid, os.WNOHANG)
+        done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            return True
+            return status
         time.sleep(0.02)
-    return False
+    return None
 
 
 def stop(pid, grace_s=10.0):
-    """The case deadline: ask the load generator to record and end (SIGTERM), kill its group if it does not."""
+    """The case deadline: ask the load generator to record and end (SIGTERM), kill its group if it does not.
+    (whether it ended on its own after SIGTERM, its exit status)."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
-    if not wait(pid, grace_s):
+    status = wait(pid, grace_s)
+    if status is None:
         os.killpg(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        return False
+        return False, os.waitpid(pid, 0)[1]
     try:
         os.killpg(pid, signal.SIGKILL)  # any curl it could not reap
     except ProcessLookupError:
         pass
-    return True
+    return True, status
 
 
 def stopped_records(count):
@@ -98,15 +101,67 @@ def stopped_records(count):
              "bytes": 0, "complete": False} for i in range(count)]
 
 
-def collect(path, count):
-    """(client records, load generator stats) from its result file; every client stopped when there is none."""
+def describe_status(status):
+    """'exit code N' or 'killed by signal N (NAME)' for an os.waitpid status."""
+    if status is None:
+        return "no exit status"
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = "?"
+        return "killed by signal %d (%s)" % (sig, name)
+    return "exit code %d" % os.WEXITSTATUS(status)
+
+
+def collect(path, count, status, stopped=False, kept=True):
+    """(client records, load generator stats, problems) from its result file. `status` is the load generator's exit
+    status; `stopped` says the case deadline stopped it, `kept` that it then wrote its records itself.
+
+    A load generator that ended without its result, that recorded another number of clients than it ran, or whose
+    clients never started although nothing stopped it, did not run the case's clients as designed: `problems` says
+    so, and the case is invalid (validity.assess), never scored. Only the case deadline, which the case itself
+    applies, may leave clients stopped or unstarted; then every client keeps what it had (module docstring)."""
     if not os.path.exists(path):
-        return stopped_records(count), None
-    with open(path) as handle:
-        out = json.load(handle)
+        if stopped and not kept:
+            why = ("the load generator did not answer SIGTERM at the case deadline and was killed (%s): its clients' "
+                   "records are lost" % describe_status(status))
+        else:
+            why = ("the load generator ended (%s) without writing its clients' records to %s: their outcomes are "
+                   "unknown" % (describe_status(status), path))
+        return stopped_records(count), None, [why]
+    try:
+        with open(path) as handle:
+            out = json.load(handle)
+    except (OSError, ValueError) as exc:
+        return stopped_records(count), None, ["the load generator's result %s could not be read (%s): its clients' "
+                                              "outcomes are unknown" % (path, exc)]
     if "error" in out:
         raise CaseError("the load generator failed:\n" + out["error"])
     records = out["records"]
     if len(records) != count:
-        return stopped_records(count), out["stats"]
-    return records, out["stats"]
+        return stopped_records(count), out["stats"], ["the load generator recorded %d clients where the case ran %d"
+                                                      % (len(records), count)]
+    problems = []
+    if not stopped:
+        unstarted = sum(1 for r in records if r.get("start") is None)
+        if unstarted:
+            problems.append("%d of %d clients never started, though nothing stopped the load generator (%s)"
+                            % (unstarted, count, describe_status(status)))
+    if status is not None and not stopped and (not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0):
+        problems.append("the load generator ended with %s after writing its result" % describe_status(status))
+    return records, out["stats"], problems
+
+
+def window_problems(p, window):
+    """Why the clients' window is far shorter than the case asked: a ramp spreads the clients' starts over
+    client_ramp_s, so a working load generator is busy at least that long."""
+    ramp = p.get("client_ramp_s") or 0
+    clients = p.get("clients") or 1
+    asked = ramp * (clients - 1) / float(clients) if clients > 1 else 0.0
+    span = window[1] - window[0]
+    if asked and span < 0.5 * asked:
+        return ["the clients' window lasted %.2f s where their ramp alone spans %.2f s: the load generator did not "
+                "run its clients" % (span, asked)]
+    return []

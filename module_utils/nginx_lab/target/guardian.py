@@ -21,7 +21,7 @@ import signal
 import time
 import traceback
 
-from . import journal, netns
+from . import ftrace, journal, netns
 from .procnet import alive, process_table, start_ticks
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -88,13 +88,14 @@ def _reap_all(seconds):
 def new_state():
     # "starts": start time (clock ticks) of each tracked PID and group leader, so that a reaper acting long after
     # (journal.py) never signals a process that merely reuses the number.
-    return {"pgids": [], "pids": [], "netns": [], "paths": [], "sysctls": {}, "starts": {}}
+    # "ftrace": the case's ftrace instances (ftrace.py), kernel objects that outlive every process of the case.
+    return {"pgids": [], "pids": [], "netns": [], "paths": [], "sysctls": {}, "starts": {}, "ftrace": []}
 
 
 def record(state, kind, value):
     if kind == "sysctls":
         state["sysctls"].setdefault(value[0], value[1])  # only the first value seen is the original
-    elif value not in state[kind]:
+    elif value not in state.setdefault(kind, []):
         state[kind].append(value)
         if kind in ("pgids", "pids"):
             state.setdefault("starts", {})[str(value)] = start_ticks(value)
@@ -132,6 +133,10 @@ def clean(state):
         netns.delete(name)
         if netns.exists(name):
             problems.append("namespace %s could not be deleted" % name)
+    for name in state.get("ftrace", []):
+        problem = ftrace.remove(name)
+        if problem:
+            problems.append(problem)
     for key, value in state["sysctls"].items():
         try:
             with open("/proc/sys/" + key.replace(".", "/"), "w") as handle:

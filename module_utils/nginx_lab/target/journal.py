@@ -20,7 +20,7 @@ from .procnet import alive, start_ticks
 
 JOURNAL_DIR = "/run/nginx-proxy-lab/journal"
 # The lists and maps of a guardian's state (guardian.new_state()), with the type of their items.
-STATE_LISTS = {"pgids": int, "pids": int, "netns": str, "paths": str}
+STATE_LISTS = {"pgids": int, "pids": int, "netns": str, "paths": str, "ftrace": str}
 
 
 def path_for(pid, folder=JOURNAL_DIR):

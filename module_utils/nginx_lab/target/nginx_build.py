@@ -4,10 +4,11 @@ The release's upstream tarball comes with apt from a private configuration that 
 entry (`apt-get source --tar-only`): apt checks the tarball against the hash in the suite's Sources index, whose
 Release file the archive key signs, and this module checks the same SHA-256 again before it unpacks anything. The
 build goes to a staging folder and is moved into <prefix>/<release> only when `make install` succeeded, with a stamp
-(.npl-build.json) of its inputs: the tarball's hash, the configure options, the compiler. The same inputs again find
-the build there and rebuild nothing. Standard library only."""
+(.npl-build.json, build_stamp.py) of its inputs (the tarball's hash, the configure options, the compiler) and of what
+it installed (every file's SHA-256). The same inputs again find the build there and rebuild nothing, unless its tree
+changed since (a file replaced, added or deleted): that is rebuilt, with a warning naming what differed. A staging
+folder whose builder is gone (a build killed mid-make) is removed by the next build. Standard library only."""
 
-import hashlib
 import json
 import os
 import re
@@ -16,11 +17,16 @@ import subprocess
 import tempfile
 import time
 
-STAMP = ".npl-build.json"
+from . import build_stamp
+from .build_stamp import STAMP, sha256
+from .procnet import alive, start_ticks
+
 # apt-get source --print-uris: 'URI' file size SHA256:hex
 URI_LINE = re.compile(r"^'(?P<uri>[^']+)' (?P<name>\S+) (?P<size>[0-9]+) (?P<algo>[A-Za-z0-9]+):(?P<hash>[0-9a-f]+)$")
 # The part of the build's identity that is the kit's own recipe; bump it when the recipe changes.
-RECIPE = 1
+RECIPE = 2
+# A staging folder's owner: the PID and start time of the process that builds in it.
+OWNER = ".npl-builder.json"
 
 
 class BuildError(Exception):
@@ -54,14 +60,6 @@ def parse_uris(text, release):
     return {"uri": tarball["uri"], "name": tarball["name"], "size": int(tarball["size"]), "sha256": tarball["hash"]}
 
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _run(cmd, cwd=None, what=None, timeout=1800):
     out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
     if out.returncode != 0:
@@ -85,12 +83,33 @@ def identity(release, tarball, configure):
 
 def installed(dest):
     """The stamp of the build in `dest`, or None."""
+    stamp = build_stamp.read(dest)
+    return stamp if stamp is not None and os.access(os.path.join(dest, "sbin", "nginx"), os.X_OK) else None
+
+
+def sweep_staging(prefix):
+    """Remove the staging folders (.build-<name>-*) under `prefix` whose builder is gone: a build killed mid-make
+    leaves one, 13 MB or more. A folder whose owner record names a live process with its start time is another
+    build's and stays; one without an owner record older than a day is a kit before 0.5's. Returns the removed."""
+    removed = []
     try:
-        with open(os.path.join(dest, STAMP)) as handle:
-            stamp = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return stamp if os.access(os.path.join(dest, "sbin", "nginx"), os.X_OK) else None
+        names = sorted(os.listdir(prefix))
+    except OSError:
+        return removed
+    for name in names:
+        path = os.path.join(prefix, name)
+        if not name.startswith(".build-") or not os.path.isdir(path) or os.path.islink(path):
+            continue
+        try:
+            with open(os.path.join(path, OWNER)) as handle:
+                owner = json.load(handle)
+            live = alive(int(owner["pid"]), owner.get("start"))
+        except (OSError, ValueError, KeyError, TypeError):
+            live = time.time() - os.lstat(path).st_mtime < 86400
+        if not live:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def stored_index(aptdir):
@@ -151,9 +170,18 @@ def build(release, suite, configure, prefix, mirror, keyring, entry=None, jobs=N
     have = installed(dest)
     result = {"release": release, "suite": suite, "prefix": dest, "binary": os.path.join(dest, "sbin", "nginx"),
               "tarball": tarball, "identity": wanted, "warnings": warnings}
+    swept = sweep_staging(prefix)
+    if swept:
+        warnings.append("removed the staging folder(s) of builds that did not finish: %s" % ", ".join(swept))
     if have and have.get("identity") == wanted:
-        return dict(result, changed=False, built=False, elapsed=round(time.monotonic() - started, 3))
+        changed_files = build_stamp.differences(dest, have)
+        if not changed_files:
+            return dict(result, changed=False, built=False, elapsed=round(time.monotonic() - started, 3))
+        warnings.append("the build in %s is not what was built there (%s): built again"
+                        % (dest, "; ".join(changed_files[:10])))
     work = tempfile.mkdtemp(prefix=".build-%s-" % (name or release), dir=prefix)
+    with open(os.path.join(work, OWNER), "w") as handle:
+        json.dump({"pid": os.getpid(), "start": start_ticks(os.getpid())}, handle)
     try:
         try:
             _run(["apt-get"] + opts + ["-q", "source", "--download-only", "--tar-only", "nginx/" + suite], cwd=work,
@@ -180,8 +208,8 @@ def build(release, suite, configure, prefix, mirror, keyring, entry=None, jobs=N
         for sub in ("logs", "client_body_temp"):
             os.makedirs(os.path.join(staged, sub), exist_ok=True)
         with open(os.path.join(staged, STAMP), "w") as handle:
-            json.dump({"identity": wanted, "tarball": tarball, "built_s": round(time.monotonic() - started, 1)},
-                      handle, indent=1)
+            json.dump({"identity": wanted, "tarball": tarball, "built_s": round(time.monotonic() - started, 1),
+                       "files": build_stamp.tree(staged)}, handle, indent=1)
         if os.path.exists(dest):
             shutil.rmtree(dest)
         os.rename(staged, dest)

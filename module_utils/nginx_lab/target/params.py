@@ -9,6 +9,8 @@ selected case before any host is provisioned. `check()` needs nothing but the pa
 import re
 
 MODES = ("ok", "no-accept", "no-read", "no-write", "no-close", "delay", "keepalive")
+# The modes whose upstream keeps every connection it accepted (until upstream_release_s lets them go).
+HOLDING_MODES = ("no-read", "no-write", "no-close")
 # What each client does: one request read until the server closes (the research), or hold its connection
 # open for client_hold_s, idle from the start (hold-idle), after the first line and Host header of a request whose
 # header block never ends (hold-partial: nginx is reading it, so the connection is not reusable), or after one
@@ -36,8 +38,10 @@ ARGUMENT_SPEC = dict(
     upstream_backlog=dict(type="int", default=4096),
     upstream_content_length=dict(type="bool", default=False),
     upstream_delay_ms=dict(type="int", default=1000),
+    upstream_release_s=dict(type="float"),
     upstream_binary=dict(type="path", default="/opt/nginx-proxy-lab/bin/upstream"),
     nginx_binary=dict(type="path", default="/usr/sbin/nginx"),
+    nginx_version_expected=dict(type="str"),
     nginx_port=dict(type="int", default=80),
     nginx_backlog=dict(type="int"),
     listen_reuseport=dict(type="bool", default=False),
@@ -85,6 +89,7 @@ ARGUMENT_SPEC = dict(
     settle_s=dict(type="float", default=0.3),
     tail_s=dict(type="float", default=0.5),
     strace=dict(type="str", default="none", choices=["none", "startup", "workers"]),
+    trace_connects=dict(type="bool", default=False),
     unix_interval_ms=dict(type="float", default=10),
     stub_interval_ms=dict(type="float", default=100),
     stub_status_sampling=dict(type="str", default="during", choices=["during", "after"]),
@@ -94,7 +99,7 @@ ARGUMENT_SPEC = dict(
     repetition=dict(type="int", default=1),
 )
 # Options the action plugin handles on the controller (the module accepts and ignores them).
-CONTROLLER_OPTIONS = dict(save_as=dict(type="path"))
+CONTROLLER_OPTIONS = dict(save_as=dict(type="path"), pace_retries=dict(type="int", default=0))
 
 # Inclusive (min, max) of every number. Where the kernel or the host sets the real limit (somaxconn,
 # open files, memory), check_host() and the module's own checks add it.
@@ -103,6 +108,7 @@ BOUNDS = {
     "somaxconn_after_listen": (1, INT_MAX),
     "upstream_backlog": (1, INT_MAX),
     "upstream_delay_ms": (0, 3600000),
+    "upstream_release_s": (0, 600),
     "nginx_port": (1, 65535),
     "nginx_backlog": (1, INT_MAX),
     "worker_processes": (1, 64),
@@ -134,12 +140,19 @@ BOUNDS = {
     "sampler_nice": (-20, 19),
     "client_nice": (0, 19),
     "repetition": (1, 1000),
+    # The action plugin's: how many more times a case spoiled only by the host's pace may run (npl_pace_retries).
+    "pace_retries": (0, 5),
 }
 
 # Inclusive (min, max) of a run's own sizes: how many times each case runs (npl_repeat) and how many cases run at
 # once per host (npl_parallel_slots). nginx_lab_validate refuses others before anything changes; nginx_lab_run holds
 # to the same.
-RUN_BOUNDS = {"repeat": (1, 100), "slots": (1, 64)}
+RUN_BOUNDS = {"repeat": (1, 100), "slots": (1, 64), "pace_retries": (0, 5)}
+# The -e variable of each run size.
+RUN_VARIABLES = {"repeat": "npl_repeat", "slots": "npl_parallel_slots", "pace_retries": "npl_pace_retries"}
+# What the kit sets in every case itself: a catalogue entry or an override naming them would be ignored or, for
+# nginx_version_expected, defeat the check of a release's binary.
+KIT_SET = ("case", "repetition", "run_id", "nginx_version_expected")
 
 # Every string that reaches nginx.conf, an HTTP request line or a file name: (pattern, what it is, example).
 # The patterns admit no white space, quote, semicolon or brace, so no value can become a directive.
@@ -154,6 +167,7 @@ GRAMMARS = {
                      "a URI path of letters, digits and . _ ~ %% / -, with an optional ?query", "/"),
     "client_max_body_size": (NGINX_SIZE, "an nginx size: digits with an optional k, m or g", "2m"),
     "client_body_buffer_size": (NGINX_SIZE, "an nginx size: digits with an optional k, m or g", "16k"),
+    "nginx_version_expected": (r"[0-9]{1,4}(\.[0-9]{1,4}){1,3}", "an nginx release number", "1.22.1"),
 }
 
 # Descriptors the load generator needs beyond one per client (loadgen.raise_nofile).
@@ -177,8 +191,30 @@ def check_run(sizes):
         if value is None:
             continue
         if not re.fullmatch(r"[0-9]+", str(value).strip()) or not low <= int(value) <= high:
-            errors.append("%s=%s: a run's %s is a whole number from %d to %d: fix the -e value (npl_%s)"
-                          % (key, value, key, low, high, "repeat" if key == "repeat" else "parallel_slots"))
+            errors.append("%s=%s: a run's %s is a whole number from %d to %d: fix the -e value (%s)"
+                          % (key, value, key, low, high, RUN_VARIABLES[key]))
+    return errors
+
+
+def check_types(values):
+    """A yes/no given where a number is wanted (`clients: true`): Ansible's argument spec would read it as 1."""
+    return ["%s=%s is a yes/no, where a number is wanted: give a number" % (key, value)
+            for key, value in sorted(values.items())
+            if ARGUMENT_SPEC.get(key, {}).get("type") in ("int", "float") and isinstance(value, bool)]
+
+
+def check_given(values, releases=None):
+    """Reasons to refuse what a catalogue entry and the overrides give a case (`values`, before the argument spec
+    converts them): a yes/no where a number is wanted (the spec would read true as 1), a parameter the kit sets
+    itself, and an nginx_binary of its own in a run over several releases (every release's column would run it)."""
+    errors = check_types(values)
+    for key in sorted(values):
+        if key in KIT_SET:
+            errors.append("%s is set by the kit for every case: drop it from the catalogue entry or the "
+                          "overrides" % key)
+    if "nginx_binary" in values and len(releases or ()) > 1:
+        errors.append("nginx_binary=%s would replace the binary of every release of the run (%s): drop it, or "
+                      "run one release" % (values["nginx_binary"], ", ".join(releases)))
     return errors
 
 
@@ -194,6 +230,10 @@ def check(p):
             errors.append("%s=%r is not %s (e.g. %s); nothing else may reach nginx.conf or a file name"
                           % (key, p.get(key), what.replace("%%", "%"), example))
     errors += _check_clients(p) + _check_actions(p)
+    if p.get("upstream_release_s") is not None and p.get("mode") not in HOLDING_MODES:
+        errors.append("upstream_release_s=%s tells the upstream to close the connections it holds, and mode %s "
+                      "holds none: use it with mode %s, or drop it" % (p["upstream_release_s"], p.get("mode"),
+                                                                      ", ".join(HOLDING_MODES)))
     if p.get("request_path") is not None and p.get("stub_status_path") is not None \
             and p["request_path"].split("?")[0] == p["stub_status_path"]:
         errors.append("request_path %s is the stub_status location: the clients would get the status page, not the "
@@ -267,17 +307,49 @@ def _check_actions(p):
     return errors
 
 
+# What a case writes in its folder besides request bodies: logs, the clients' records, nginx.conf, the upstream's
+# events (meta.case_folder_bytes, measured here: lab-slots-wc64, 96 clients at error_log_level debug, 410-437 KB;
+# lab-accept-mutex-on-long-delay, 128 at debug, 316-331 KB; case1-ok, 100 at info, 45 KB; lab-strace-case2, 10
+# clients and an strace of the workers, 62 KB), with room to spare: a floor, and about 3x the most seen per client.
+CASE_FOLDER_BYTES = 4 << 20
+CASE_FOLDER_BYTES_PER_CLIENT = {"debug": 16 << 10, "other": 4 << 10}
+# nginx's client_body_buffer_size when the case names none: two memory pages on x86-64 (ngx_http_core_module).
+NGINX_BODY_BUFFER = 16 << 10
+
+
+def size_bytes(text):
+    """Bytes of an nginx size ('16k', '2m', '1g', '512'); None for a value outside the grammar (check() refuses it)."""
+    text = str(text)
+    if not re.fullmatch(NGINX_SIZE, text):
+        return None
+    factor = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:].lower(), 1)
+    return int(text[:-1] if factor > 1 else text) * factor
+
+
 def needs(p):
-    """What the case will need of its host: open files of the load generator, and memory in bytes."""
+    """What the case will need of its host: open files of the load generator, memory in bytes, and room in its folder
+    (disk_bytes): nginx spools to a temporary file in the case folder every request body larger than
+    client_body_buffer_size while proxy_request_buffering is on, all clients' at once at worst."""
     clients = p.get("clients") or 0
     body = p.get("request_body_bytes") or 0
-    return {"nofile": clients + LOADGEN_SPARE_FDS, "memory_bytes": body + clients * LOADGEN_BYTES_PER_CLIENT}
+    buffer = size_bytes(p.get("client_body_buffer_size") or NGINX_BODY_BUFFER) or NGINX_BODY_BUFFER
+    spooled = body > buffer and p.get("proxy_request_buffering", True) is not False
+    per_client = CASE_FOLDER_BYTES_PER_CLIENT["debug" if p.get("error_log_level") == "debug" else "other"]
+    return {"nofile": clients + LOADGEN_SPARE_FDS, "memory_bytes": body + clients * LOADGEN_BYTES_PER_CLIENT,
+            "disk_bytes": CASE_FOLDER_BYTES + clients * per_client + (clients * body if spooled else 0)}
 
 
-def check_host(p, hard_nofile, mem_available_bytes):
-    """Reasons the host cannot give the case what it needs (hard RLIMIT_NOFILE, MemAvailable)."""
+def check_host(p, hard_nofile, mem_available_bytes, free_run_bytes=None, run_dir="/run/nginx-proxy-lab"):
+    """Reasons the host cannot give the case what it needs (hard RLIMIT_NOFILE, MemAvailable, the free space of the
+    file system that holds the case folders)."""
     errors = []
     need = needs(p)
+    if free_run_bytes is not None and need["disk_bytes"] > free_run_bytes:
+        errors.append("clients=%s with request_body_bytes=%s write up to %d MB in the case folder (request bodies "
+                      "nginx spools to disk, logs) but the file system of %s has %d MB free: free space there, or "
+                      "send smaller bodies or fewer clients" % (p.get("clients"), p.get("request_body_bytes"),
+                                                                need["disk_bytes"] >> 20, run_dir,
+                                                                free_run_bytes >> 20))
     if hard_nofile is not None and need["nofile"] > hard_nofile:
         errors.append("clients=%s needs %d open files in the load generator but this host's hard limit is %d: run "
                       "at most %d clients, or raise the hard limit (ulimit -Hn, LimitNOFILE=)"

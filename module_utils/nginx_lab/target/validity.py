@@ -90,9 +90,33 @@ def process_problems(observed):
     return problems
 
 
-def assess(observed, samples, window, unix_interval_s, stub_interval_s, stub_during=True):
+def ramp_problems(p, records):
+    """Why the clients of a ramped case with a slow upstream (mode delay) did not overlap as designed: a ramp that
+    fits within the upstream's delay (the slot labs: 1 s against 8 s) means every client to be held at once, so their
+    connects must all fall within the delay. On an emulated VM the load generator once took 4-5 s for a 1 s ramp (the
+    host's pace, not the case's: a repetition to run again). A ramp longer than the delay (lab-reload-graceful: 4 s
+    against 2 s) spreads the requests on purpose and is not judged."""
+    ramp = p.get("client_ramp_s") or 0
+    delay = (p.get("upstream_delay_ms") or 0) / 1000.0
+    if not ramp or p.get("mode") != "delay" or ramp >= delay:
+        return []
+    connected = sorted(r["connected"] for r in records if r.get("connected") is not None)
+    if connected and connected[-1] - connected[0] > delay:
+        return ["the clients arrived over %.2f s, longer than the upstream's %.1f s delay: the host was too slow for "
+                "the %.1f s ramp" % (connected[-1] - connected[0], delay, p["client_ramp_s"])]
+    return []
+
+
+def assess(observed, samples, window, unix_interval_s, stub_interval_s, stub_during=True, case_problems=(),
+           pace_problems=()):
     """The case's `meta.validity`: valid, the problems found, and what was checked. With `stub_during` False
-    stub_status was read only after the clients (stub_status_sampling=after): its timing is not judged."""
+    stub_status was read only after the clients (stub_status_sampling=after): its timing is not judged.
+
+    Two kinds of problems. The case's own (`case_problems`: a process of the case that died, a load generator that
+    ended without its clients' records, nginx's crit/alert/emerg lines the case did not ask for, a host out of room)
+    spoil every measure, and running the case again would not mend them. The host's pace (a sampler that fell behind,
+    `pace_problems` such as a ramp the host could not keep) spoil only the measures that read them, and another
+    try on a calmer moment may not meet them: `retryable` is true when every problem is of that kind."""
     # stub_status's samples are nginx's answers: samples, achieved_s and max_gap_s count only those, so a status page
     # nginx left unanswered (a worker stopped, no slot free for it: lab-wc-8) shows as the gap it was. Whether the
     # sampler itself kept its pace is judged on its tries, less the time each waited for nginx (attempts,
@@ -111,6 +135,8 @@ def assess(observed, samples, window, unix_interval_s, stub_interval_s, stub_dur
     if not stub_during:
         timing["stub_status"]["read_after_clients"] = True
         samplers["stub_status"] = []
-    problems = processes + [p for name in sorted(samplers) for p in samplers[name]]
-    return {"valid": not problems, "problems": problems, "process_problems": processes, "sampler_problems": samplers,
-            "processes": observed, "samplers": timing}
+    fatal = processes + list(case_problems)
+    problems = fatal + [p for name in sorted(samplers) for p in samplers[name]] + list(pace_problems)
+    return {"valid": not problems, "problems": problems, "process_problems": processes, "case_problems": fatal,
+            "sampler_problems": samplers, "pace_problems": list(pace_problems),
+            "retryable": bool(problems) and not fatal, "processes": observed, "samplers": timing}

@@ -23,6 +23,12 @@
  *
  * It prints "ready <backlog>" on stdout once listen() has returned, and on
  * SIGTERM/SIGINT/SIGHUP removes its Unix socket file and exits.
+ *
+ * On SIGUSR1 the modes that keep their connections (no-read, no-write,
+ * no-close) close every one they hold, each with its close event, and go on:
+ * the case chooses when the upstream lets go of them (its release), the same
+ * moment in every mode, so that when a path line leaves /proc/net/unix is the
+ * lab's own doing and not when the upstream happens to exit.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -45,9 +51,12 @@ enum mode { MODE_OK, MODE_NO_ACCEPT, MODE_NO_READ, MODE_NO_WRITE, MODE_NO_CLOSE,
 
 static const char *mode_names[] = {"ok", "no-accept", "no-read", "no-write", "no-close", "delay", "keepalive"};
 static FILE *events;
+static int events_failed;
 static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* One line of the events file (none without --events); every line is flushed, so a killed upstream keeps them. */
+/* One line of the events file (none without --events); every line is flushed, so a killed upstream keeps them.
+ * A line that cannot be written (a full disk) is said once on stderr, which the case reads: its events are
+ * incomplete, so the case is not scored. */
 static void event(const char *kind, long conn, long value)
 {
     if (!events)
@@ -56,7 +65,11 @@ static void event(const char *kind, long conn, long value)
     clock_gettime(CLOCK_MONOTONIC, &now);
     pthread_mutex_lock(&events_lock);
     fprintf(events, "%ld.%06ld %s %ld %ld\n", (long)now.tv_sec, now.tv_nsec / 1000L, kind, conn, value);
-    fflush(events);
+    if (fflush(events) == EOF && !events_failed) {
+        events_failed = 1;
+        fprintf(stderr, "upstream: could not write the events file: %s\n", strerror(errno));
+        fflush(stderr);
+    }
     pthread_mutex_unlock(&events_lock);
 }
 
@@ -69,7 +82,7 @@ static long peer_pid(int fd)
     return (long)cred.pid;
 }
 static const char *unix_path;
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, releasing;
 
 static void on_signal(int sig)
 {
@@ -78,6 +91,39 @@ static void on_signal(int sig)
     if (unix_path)
         unlink(unix_path);
     _exit(0);
+}
+
+static void on_release(int sig)
+{
+    (void)sig;
+    releasing = 1;
+}
+
+/* The connections a holding mode keeps (no-read, no-write, no-close), closed together on SIGUSR1. */
+static struct held { int fd; long conn; long answered; } *held;
+static size_t held_n, held_cap;
+
+static void hold(int fd, long conn, long answered)
+{
+    if (held_n == held_cap) {
+        size_t cap = held_cap ? held_cap * 2 : 256;
+        struct held *more = realloc(held, cap * sizeof(*held));
+        if (!more)
+            return; /* kept open, never released: the case sees the line stay */
+        held = more;
+        held_cap = cap;
+    }
+    held[held_n++] = (struct held){fd, conn, answered};
+}
+
+static void release_held(void)
+{
+    for (size_t i = 0; i < held_n; i++) {
+        event("close", held[i].conn, held[i].answered);
+        close(held[i].fd);
+    }
+    held_n = 0;
+    releasing = 0;
 }
 
 static void usage(FILE *out)
@@ -338,6 +384,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    struct sigaction release = {.sa_handler = on_release}; /* no SA_RESTART: accept() returns EINTR */
+    sigaction(SIGUSR1, &release, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int lfd = unix_arg ? listen_unix(unix_arg, backlog) : listen_tcp(tcp_arg, backlog);
@@ -354,6 +402,8 @@ int main(int argc, char **argv)
         return 0;
     }
     while (!stopping) {
+        if (releasing)
+            release_held();
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0) {
             if (errno == EINTR)
@@ -367,19 +417,25 @@ int main(int argc, char **argv)
             continue;
         }
         event("accept", ++conn, peer_pid(fd));
-        if (mode == MODE_NO_READ)
+        if (mode == MODE_NO_READ) {
+            hold(fd, conn, 0);
             continue;
+        }
         if (mode == MODE_DELAY || mode == MODE_KEEPALIVE) {
             start_delayed(fd, conn, mode == MODE_KEEPALIVE, delay_ms, content_length, body);
             continue;
         }
         read_request(fd, conn, 1);
-        if (mode == MODE_NO_WRITE)
+        if (mode == MODE_NO_WRITE) {
+            hold(fd, conn, 0);
             continue;
+        }
         write_response(fd, content_length, body);
         if (mode == MODE_OK) {
             event("close", conn, 1);
             close(fd);
+        } else {
+            hold(fd, conn, 1);
         }
     }
     return 0;

@@ -1,0 +1,137 @@
+"""The upstream path's lines in /proc/net/unix from the kernel's and the upstream's own records, not from samples.
+
+A connection's path line exists from nginx's connect() (the kernel queues an embryo socket that carries the
+listener's address: state 02, SS_CONNECTING, as /proc/net/unix prints a socket with no struct socket yet) through
+the upstream's accept (the socket gets one: 03, SS_CONNECTED) until the upstream closes it; the listener's own line
+(01) is there all along. The connects are the kernel's trace of the nginx workers (target ftrace.py, `connects`), the
+accepts and closes the upstream's events, all on CLOCK_MONOTONIC, so the line count at any instant is
+
+    1 + Q(t) + A(t),   Q = connects - accepts (queued, 02),   A = accepts - closes (accepted, 03)
+
+and the share of each state over the clients' window is a time integral. A line is counted from its connect()'s
+entry (it appears inside the syscall); the evidence gives the time between each entry and the earlier of the call's
+exit and the accept, summed, within which the counts are exact. The accept queue is first in, first out, so the k-th accept is the k-th
+connect's: an accept before its connect would mean the clocks disagree, and the measure refuses.
+"""
+
+from .measure_common import Missing, case_result, rounded, window_rows
+
+__all__ = ["traced_state_share"]
+# The measures whose value is a share (0..1): a pin may not span all of it (pinned.py).
+SHARES = ("traced_state_share",)
+
+
+def _events(doc):
+    """(sorted connect times that succeeded, accept times, close times) of a case, or Missing with why."""
+    name = doc["meta"]["case"]
+    connects = doc.get("connects")
+    if not connects:
+        raise Missing("%s has no trace of nginx's upstream connects (%s)" % (
+            name, doc["meta"].get("connect_trace_error") or "trace_connects was off, or a result before kit 0.5"))
+    upstream = (doc.get("upstream") or {}).get("events")
+    if not upstream or (doc["upstream"].get("truncated")):
+        raise Missing("%s has no complete record of the upstream's accepts and closes" % name)
+    times = lambda kind: sorted(t for t, k in zip(upstream["t"], upstream["kind"]) if k == kind)  # noqa: E731
+    made = sorted(t for t, ret in zip(connects["t"], connects["ret"]) if ret == 0)  # each connect() entry
+    accepts, closes = times("accept"), times("close")
+    if len(accepts) > len(made) or len(closes) > len(accepts):
+        raise Missing("%s: %d connects, %d accepts and %d closes do not nest" % (name, len(made), len(accepts),
+                                                                                 len(closes)))
+    early = [k for k, (c, a) in enumerate(zip(made, accepts)) if a < c]
+    if early:
+        k = early[0]
+        raise Missing("%s: accept %d came %.6f s before connect %d began: the two records' clocks disagree"
+                      % (name, k + 1, made[k] - accepts[k], k + 1))
+    return made, accepts, closes
+
+
+def _start_spread(doc, accepts):
+    """Seconds, summed over the connections, between each connect()'s entry (the line's start as counted) and the
+    earlier of its exit and its accept: the line appeared somewhere in there, so the shares are exact to within this."""
+    connects = doc["connects"]
+    calls = sorted((t, t_exit) for t, t_exit, ret in zip(connects["t"], connects.get("t_exit") or connects["t"],
+                                                          connects["ret"]) if ret == 0)
+    return sum(max(0.0, min(t_exit, a) - t) for (t, t_exit), a in zip(calls, accepts))
+
+
+def _count(times, t):
+    """How many of the sorted `times` are at or before `t`."""
+    lo, hi = 0, len(times)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if times[mid] <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def integrals(made, accepts, closes, window):
+    """(seconds of queued lines, seconds of accepted lines) integrated over `window`: the areas under Q(t) and A(t)."""
+    start, end = window
+    edges = sorted({start, end} | {t for t in made + accepts + closes if start < t < end})
+    queued = accepted = 0.0
+    for a, b in zip(edges, edges[1:]):
+        made_n, acc_n, closed_n = _count(made, a), _count(accepts, a), _count(closes, a)
+        queued += (made_n - acc_n) * (b - a)
+        accepted += (acc_n - closed_n) * (b - a)
+    return queued, accepted
+
+
+def lines_at(made, accepts, closes, t):
+    """(queued, accepted) lines at instant `t`."""
+    return _count(made, t) - _count(accepts, t), _count(accepts, t) - _count(closes, t)
+
+
+def _cross_check(doc, made, accepts, closes, window):
+    """The sampler against the records, at the sampler's own instants in the window: how many samples saw the line
+    count the records give (within one line: a read of /proc/net/unix is not instantaneous), and the 01 share the
+    samples gave next to the one the records give at those same instants (the sampler's view is where it looked)."""
+    unix = doc["samples"]["unix"]
+    rows = window_rows(unix["t"], window)
+    if not rows:
+        return {"samples": 0}
+    agree, sampled_listener, predicted_listener, predicted_total = 0, 0, 0, 0
+    for i in rows:
+        queued, accepted = lines_at(made, accepts, closes, unix["t"][i])
+        predicted = 1 + queued + accepted
+        agree += abs(unix["total"][i] - predicted) <= 1
+        sampled_listener += unix["states"]["01"][i]
+        predicted_listener += 1
+        predicted_total += predicted
+    sampled_total = sum(unix["total"][i] for i in rows)
+    validity = doc["meta"].get("validity") or {}
+    return {"samples": len(rows), "agree_within_one_line": rounded(agree / float(len(rows))),
+            "sampled_01_share": rounded(sampled_listener / float(sampled_total)) if sampled_total else None,
+            "records_01_share_at_those_instants": rounded(predicted_listener / float(predicted_total)),
+            "sampler_kept_up": not (validity.get("sampler_problems") or {}).get("unix")}
+
+
+def traced_state_share(results, case, state):
+    """Share (0..1) of the upstream path's lines in `state` (01 listener, 02 queued, 03 accepted) over the clients'
+    window, integrated over time from the records (no sampling): T / (T + Σ line lifetimes) for 01. The evidence
+    says what makes up the lifetimes (time queued, time accepted), and how the sampler compared where it looked."""
+    doc = case_result(results, case)
+    made, accepts, closes = _events(doc)
+    window = doc["meta"]["clients_window"]
+    span = window[1] - window[0]
+    if span <= 0:
+        raise Missing("%s has an empty clients' window" % case)
+    queued, accepted = integrals(made, accepts, closes, window)
+    total = span + queued + accepted
+    shares = {"01": span / total, "02": queued / total, "03": accepted / total}
+    if state not in shares:
+        raise Missing("the records give states 01, 02 and 03, not %s" % state)
+    life = [c - a for a, c in zip(accepts, closes)]
+    waits = [a - c for c, a in zip(made, accepts)]
+    evidence = {"shares": {k: rounded(v, 4) for k, v in shares.items()}, "window_s": rounded(span, 6),
+                "queued_line_s": rounded(queued, 6), "accepted_line_s": rounded(accepted, 6),
+                "connects": len(made), "accepts": len(accepts), "closes": len(closes),
+                "line_start_spread_s": rounded(_start_spread(doc, accepts), 6),
+                "queue_wait_s": {"median": rounded(sorted(waits)[len(waits) // 2], 6) if waits else None,
+                                 "max": rounded(max(waits), 6) if waits else None},
+                "accepted_life_s": {"median": rounded(sorted(life)[len(life) // 2], 6) if life else None,
+                                    "max": rounded(max(life), 6) if life else None},
+                "queue_peak": max((lines_at(made, accepts, closes, t)[0] for t in made), default=0),
+                "sampler": _cross_check(doc, made, accepts, closes, window)}
+    return shares[state], evidence

@@ -27,3 +27,24 @@ def test_busy_clients_are_refused_at_accept_and_silent_ones_make_nginx_drain(hos
     share, gap, evidence = _measured("control-silent", dict(SLOTS, listen_deferred=False, client_pause_s=2))
     assert share == 0.0 and gap == 0 and evidence["closed_to_make_room"] > 0, evidence
     assert lab.leftovers(host_somaxconn) == {}
+
+
+def test_the_path_lines_go_when_the_upstream_lets_go_not_when_nginx_does(host_somaxconn):
+    """R7s/R8s: the lab that moves the upstream's release moves the switch with it. nginx closes its ends at its
+    1 s timeout in both runs; the path keeps all its lines until the upstream's release, 0.5 s or 1.5 s after the
+    clients end, and loses them within a sampling interval of it."""
+    from nginx_lab.judge.claims import MEASURES
+
+    base = {"mode": "no-read", "clients": 10, "proxy_timeout": 1, "deadline": 10}
+    switch = {}
+    for release in (0.5, 1.5):
+        result = lab.run_module(dict(base, case="release-%s" % release, upstream_release_s=release, tail_s=0.5))
+        assert result.get("failed") is not True, result.get("msg")
+        doc = result["case_result"]
+        lag, evidence = MEASURES["release_delay"]({"c": doc}, "c")
+        assert abs(evidence["release_after_clients_s"] - release) < 0.2, evidence
+        assert evidence["lines_before_release"] == 11 and evidence["samples_with_only_the_listener_before_release"] == 0
+        assert 0 <= lag <= 0.05, evidence
+        switch[release] = evidence["release_after_clients_s"] + lag
+    assert 0.8 < switch[1.5] - switch[0.5] < 1.2, switch
+    assert lab.wait_for_leftovers_to_go(host_somaxconn, seconds=10) == {}

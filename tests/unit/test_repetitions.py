@@ -5,7 +5,7 @@ import pytest
 from nginx_lab.judge import repetitions as reps
 from nginx_lab.judge.results_io import load_claims
 
-from .helpers import CLAIMS_FILE, run_results, stored_repetitions
+from .helpers import CLAIMS_FILE, judged_by_the_sampler, run_results, stored_repetitions
 
 
 @pytest.mark.parametrize("per, verdict", [
@@ -32,12 +32,12 @@ def test_three_identical_repetitions_give_one_verdict_with_no_spread(claims):
 
 
 def test_real_quiet_repetitions_agree(claims):
-    row = reps.evaluate_host(claims["R4"], stored_repetitions("quiet"))
+    row = reps.evaluate_host(judged_by_the_sampler(claims["R4"]), stored_repetitions("quiet"))
     assert row["verdict"] == "CONFIRMED" and row["counts"]["CONFIRMED"] == 3
 
 
 def test_real_repetitions_that_disagree_under_load_vary_with_the_load_beside_them(claims):
-    row = reps.evaluate_host(claims["R4"], stored_repetitions("loaded"))
+    row = reps.evaluate_host(judged_by_the_sampler(claims["R4"]), stored_repetitions("loaded"))
     assert row["verdict"] == "VARIES"
     assert row["counts"]["CONFIRMED"] >= 1 and row["counts"]["REFUTED"] >= 1
     share = row["checks"][0]

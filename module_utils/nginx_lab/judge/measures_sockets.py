@@ -56,21 +56,38 @@ def queue_over_somaxconn(results, case):
 
 
 def release_delay(results, case, after=None):
-    """Seconds from the clients' last end until only the listener's line is left on the upstream path;
-    with `after`, this case's delay minus that case's."""
+    """Seconds until only the listener's line is left on the upstream path: from the clients' last end, or, where the
+    case releases its upstream's connections (upstream_release_s), from the upstream's last close of them (its own
+    events: the release the lab times, the same in every case, so what is compared is how long the kernel keeps a
+    line after the upstream lets go). With `after`, this case's seconds minus that case's. The evidence says how many
+    lines the path still had in the last sample before the release, and whether any sample before it showed the
+    listener alone."""
     def delay(name):
         doc = case_result(results, name, ('unix',))
         u = doc["samples"]["unix"]
         end = max(c["end"] for c in doc["clients"] if c["end"] is not None)
+        start, ev = end, {"from": "the clients' last end"}
+        if doc["meta"].get("upstream_release"):
+            events = (doc.get("upstream") or {}).get("events") or {"t": [], "kind": []}
+            closes = [t for t, k in zip(events["t"], events["kind"]) if k == "close" and t >= end]
+            if not closes:
+                raise Missing("%s released its upstream's connections but the upstream recorded no close after the "
+                              "clients ended" % name)
+            start = max(closes)
+            before = [total for t, total in zip(u["t"], u["total"]) if end <= t < min(closes)]
+            ev = {"from": "the upstream's last close at its release", "release_after_clients_s": rounded(start - end),
+                  "lines_before_release": before[-1] if before else None,
+                  "samples_with_only_the_listener_before_release": sum(1 for total in before if total <= 1)}
         for t, total in zip(u["t"], u["total"]):
-            if t >= end and total <= 1:
-                return t - end
-        tail = [total for t, total in zip(u["t"], u["total"]) if t >= end]
-        raise Missing("%s: no 03→01 switch while sampled: the upstream path still had %s lines %.2f s after the "
-                      "clients ended (the upstream holds its sockets until it exits)"
-                      % (name, tail[-1] if tail else "?", (u["t"][-1] - end) if u["t"] else 0))
-    mine = delay(case)
+            if t >= start and total <= 1:
+                ev["delay_s"] = rounded(t - start)
+                return t - start, ev
+        tail = [total for t, total in zip(u["t"], u["total"]) if t >= start]
+        raise Missing("%s: no 03→01 switch while sampled: the upstream path still had %s lines %.2f s after %s "
+                      "(the upstream holds its sockets until it exits: give the case upstream_release_s)"
+                      % (name, tail[-1] if tail else "?", (u["t"][-1] - start) if u["t"] else 0, ev["from"]))
+    mine, evidence = delay(case)
     if after is None:
-        return mine, {"delay_s": rounded(mine)}
-    theirs = delay(after)
-    return mine - theirs, {"delay_s": rounded(mine), "delay_s_%s" % after: rounded(theirs)}
+        return mine, evidence
+    theirs, their_evidence = delay(after)
+    return mine - theirs, {case: evidence, after: their_evidence}

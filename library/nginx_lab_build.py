@@ -67,6 +67,16 @@ options:
       reach the archive and was given the index and the builds another way (the matrix VMs' image).
     type: bool
     default: true
+  binary_package:
+    description:
+      - Install Debian's binary package of I(release) from I(suite) instead of building its source (I(configure)
+        and I(jobs) do not apply), with the suite's own shared libraries (the closure of its Depends in Section
+        libs, its C library included) beside it in I(prefix)/I(name)/lib, and the binary's loader and library path
+        pointed at them (patchelf), for a release whose source the archive does not serve.
+      - Every package is checked against the SHA-256 of the suite's signed index, and the install is stamped like a
+        build.
+    type: bool
+    default: false
 author:
   - nginx-proxy-lab developers
 """
@@ -93,7 +103,7 @@ built:
   returned: always
   type: bool
 tarball:
-  description: The tarball (C(uri), C(name), C(size), C(sha256) from the signed index).
+  description: The tarball (C(uri), C(name), C(size), C(sha256) from the signed index); with I(binary_package), the nginx package.
   returned: always
   type: dict
 identity:
@@ -109,7 +119,7 @@ elapsed:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.nginx_lab.target import nginx_build
+from ansible.module_utils.nginx_lab.target import nginx_build, nginx_package
 
 ARGUMENT_SPEC = dict(
     release=dict(type="str", required=True),
@@ -122,6 +132,7 @@ ARGUMENT_SPEC = dict(
     jobs=dict(type="int"),
     name=dict(type="str"),
     refresh_index=dict(type="bool", default=True),
+    binary_package=dict(type="bool", default=False),
 )
 
 
@@ -130,9 +141,13 @@ def main():
     p = module.params
     started = time.monotonic()
     try:
-        out = nginx_build.build(p["release"], p["suite"], p["configure"], p["prefix"], p["mirror"], p["keyring"],
-                                entry=p["source_entry"], jobs=p["jobs"], check_mode=module.check_mode,
-                                name=p["name"], refresh=p["refresh_index"])
+        if p["binary_package"]:
+            out = nginx_package.install(p["release"], p["suite"], p["prefix"], p["mirror"], p["keyring"],
+                                        name=p["name"], refresh=p["refresh_index"], check_mode=module.check_mode)
+        else:
+            out = nginx_build.build(p["release"], p["suite"], p["configure"], p["prefix"], p["mirror"], p["keyring"],
+                                    entry=p["source_entry"], jobs=p["jobs"], check_mode=module.check_mode,
+                                    name=p["name"], refresh=p["refresh_index"])
     except (nginx_build.BuildError, OSError) as exc:
         module.fail_json(msg="nginx %s from %s: %s" % (p["release"], p["suite"], exc),
                          elapsed=round(time.monotonic() - started, 3))

@@ -4,6 +4,7 @@ Built with debootstrap from Debian's archive only, cached under the cache folder
 its inputs (suite, mirrors, packages, kernels, this file), and rebuilt only when they change.
 """
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -46,7 +47,7 @@ def inputs(matrix, kernels):
         "suite": matrix["image"]["suite"], "mirror": matrix["image"]["mirror"],
         "security_mirror": matrix["image"]["security_mirror"], "disk_gb": matrix["image"]["disk_gb"],
         "packages": packages(),
-        "kernels": [{"name": k["name"], "package": k.get("package"),
+        "kernels": [{"name": k["name"], "package": k.get("package"), "suite": k.get("suite"),
                      "debs": [_sha(d) for d in k.get("debs", [])]} for k in kernels],
         "builder": _sha(os.path.abspath(__file__)),
         "nginx": image_nginx.inputs(),
@@ -127,9 +128,11 @@ def build(matrix, kernels, rebuild=False, log_path=None):
         os.chmod(policy, 0o755)
         with _Mounts(rootfs):
             _chroot(rootfs, ["apt-get", "update"], log)
-            debian = [k["package"] for k in kernels if k["source"] == "debian"]
+            debian = [k["package"] for k in kernels if k["source"] == "debian" and not k.get("suite")]
             if debian:
                 _chroot(rootfs, ["apt-get", "install", "-y", "--no-install-recommends"] + debian, log)
+            _install_suite_kernels(rootfs, image, [k for k in kernels if k["source"] == "debian" and k.get("suite")],
+                                   log)
             debs = [d for k in kernels for d in k.get("debs", [])]
             if debs:
                 os.makedirs(os.path.join(rootfs, "tmp", "debs"), exist_ok=True)
@@ -165,6 +168,57 @@ def build(matrix, kernels, rebuild=False, log_path=None):
     return folder
 
 
+SUITE_LIST = os.path.join("etc", "apt", "sources.list.d", "npl-kernel-suites.list")
+
+
+def suite_mirror(image, suite):
+    """The archive that serves `suite`: the security mirror for <release>-security, else the main mirror."""
+    return image["security_mirror"] if suite.endswith("-security") else image["mirror"]
+
+
+def _newest(rootfs, pattern, suite):
+    """The newest package of `suite` whose name matches the glob `pattern` (debug and unsigned builds left out)."""
+    names = subprocess.run(["chroot", rootfs, "apt-cache", "pkgnames", pattern.split("*")[0]], capture_output=True,
+                           text=True, check=True).stdout.split()
+    found = []
+    for name in sorted(n for n in names if fnmatch.fnmatch(n, pattern) and not n.endswith(("-dbg", "-unsigned"))):
+        for line in subprocess.run(["chroot", rootfs, "apt-cache", "madison", name], capture_output=True, text=True,
+                                   check=True).stdout.splitlines():
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) >= 3 and " %s/" % suite in " " + parts[2]:
+                found.append((parts[1], name))
+    if not found:
+        raise SystemExit("matrix: image: no package of %s matches %s: fix `package` in inventory/matrix.yml"
+                         % (suite, pattern))
+    newest = found[0]
+    for version, name in found[1:]:
+        if subprocess.run(["dpkg", "--compare-versions", version, "gt", newest[0]]).returncode == 0:
+            newest = (version, name)
+    return newest[1]
+
+
+def _install_suite_kernels(rootfs, image, entries, log):
+    """Kernels of other Debian suites (bullseye-security's 5.10, trixie-backports' 7.3) into the bookworm image: their
+    suites are added for the install only, each kernel's newest package matching its `package` glob is installed from
+    its suite (apt -t: its own dependencies from there when bookworm's are too old, such as trixie-backports'
+    linux-base), then the suites are removed again. Each entry gets `resolved`, the package installed."""
+    if not entries:
+        return
+    suites = sorted({e["suite"] for e in entries})
+    with open(os.path.join(rootfs, SUITE_LIST), "w") as handle:
+        handle.write("".join("deb %s %s main\n" % (suite_mirror(image, s), s) for s in suites))
+    try:
+        _chroot(rootfs, ["apt-get", "update"], log)
+        for entry in entries:
+            entry["resolved"] = _newest(rootfs, entry["package"], entry["suite"])
+            log.write("kernel of %s: %s from %s\n" % (entry["name"], entry["resolved"], entry["suite"]))
+            _chroot(rootfs, ["apt-get", "install", "-y", "--no-install-recommends", "-t", entry["suite"],
+                             entry["resolved"]], log)
+    finally:
+        os.unlink(os.path.join(rootfs, SUITE_LIST))
+    _chroot(rootfs, ["apt-get", "update"], log)
+
+
 def _installed_releases(rootfs, kernels, log):
     """{entry name: the kernel release its own packages installed}, read from dpkg; an entry whose release
     cannot be read is left out (spec.boot_choice then needs its glob to match exactly one kernel)."""
@@ -172,14 +226,16 @@ def _installed_releases(rootfs, kernels, log):
     for entry in kernels:
         names = []
         if entry["source"] == "debian":
-            out = subprocess.run(["chroot", rootfs, "dpkg-query", "-W", "-f=${Depends}", entry["package"]],
+            package = entry.get("resolved") or entry["package"]
+            out = subprocess.run(["chroot", rootfs, "dpkg-query", "-W", "-f=${Depends}", package],
                                  capture_output=True, text=True)
-            names = [d.strip().split(" ")[0] for d in out.stdout.replace("|", ",").split(",")]
+            # the package itself, or what a meta package depends on; newer kernels ship vmlinuz in linux-binary-*
+            names = [package] + [d.strip().split(" ")[0] for d in out.stdout.replace("|", ",").split(",")]
         for deb in entry.get("debs", []):
             out = subprocess.run(["dpkg-deb", "-f", deb, "Package"], capture_output=True, text=True)
             names.append(out.stdout.strip())
         for name in names:
-            if not name.startswith("linux-image-"):
+            if not name.startswith(("linux-image-", "linux-binary-")):
                 continue
             listing = subprocess.run(["chroot", rootfs, "dpkg", "-L", name], capture_output=True, text=True).stdout
             vmlinuz = [line for line in listing.splitlines() if line.startswith("/boot/vmlinuz-")]

@@ -20,14 +20,15 @@ from . import spec
 ROLE_DEFAULTS = os.path.join(spec.ROOT, "roles", "lab_nginx", "defaults", "main.yml")
 # The builder and the modules it imports, copied into the chroot as a package of their own.
 BUILDER_DIR = os.path.join(spec.ROOT, "module_utils", "nginx_lab", "target")
-BUILDER_FILES = ("nginx_build.py", "build_stamp.py", "procnet.py")
+BUILDER_FILES = ("nginx_build.py", "nginx_package.py", "build_stamp.py", "procnet.py")
 MIRROR = "http://deb.debian.org/debian"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # Run inside the chroot: the target-side builder, its arguments as JSON on stdin, its result as JSON on stdout.
-RUNNER = ("import json, sys; sys.path.insert(0, '/tmp/npl-nginx-build'); from npl_builder import nginx_build; "
-          "a = json.load(sys.stdin); "
-          "r = nginx_build.build(a['release'], a['suite'], a['configure'], a['prefix'], a['mirror'], a['keyring'], "
-          "name=a['name']); print(json.dumps(r))")
+RUNNER = ("import json, sys; sys.path.insert(0, '/tmp/npl-nginx-build'); from npl_builder import nginx_build, "
+          "nginx_package; a = json.load(sys.stdin); "
+          "r = nginx_package.install(a['release'], a['suite'], a['prefix'], a['mirror'], a['keyring'], name=a['name']) "
+          "if a['binary_package'] else nginx_build.build(a['release'], a['suite'], a['configure'], a['prefix'], "
+          "a['mirror'], a['keyring'], name=a['name']); print(json.dumps(r))")
 
 
 def _defaults():
@@ -44,7 +45,7 @@ def builds():
             continue
         out.append({"name": name, "release": entry.get("version", name), "suite": entry["suite"],
                     "configure": list(defaults["lab_nginx_build_configure"]) + list(entry.get("configure", [])),
-                    "prefix": defaults["lab_nginx_build_prefix"]})
+                    "prefix": defaults["lab_nginx_build_prefix"], "binary_package": bool(entry.get("binary_package"))})
     return out
 
 

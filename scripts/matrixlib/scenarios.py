@@ -58,8 +58,10 @@ def scenario(entries):
     }
 
 
-# The scenario of every runnable kernel at once (the CI runs it: both VMs side by side use both CPUs).
+# The scenario of every runnable kernel at once (a reference run), and that of the kernels CI runs (inventory/matrix.yml
+# `ci`: the oldest and the newest, side by side, one emulated CPU each on this machine's two cores).
 ALL = "kernels"
+CI = "ci"
 
 
 def _write(name, entries):
@@ -87,3 +89,6 @@ def write():
         _write(entry["name"], [k for k in kernels if k["name"] == entry["name"]])
     if kernels:
         _write(ALL, kernels)
+    ci = [k for k in kernels if k["name"] in (spec.load().get("ci") or [])]
+    if ci:
+        _write(CI, ci)

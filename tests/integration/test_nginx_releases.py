@@ -181,7 +181,9 @@ def test_a_tarball_whose_checksum_does_not_match_is_refused_and_nothing_is_insta
 def test_an_unknown_release_is_refused_with_the_list_before_provisioning(tmp_path):
     out = lab.playbook("-e", "npl_results_dir=%s" % (tmp_path / "results"), "-e", "npl_nginx_versions=1.22.1,1.20.0")
     assert out.returncode != 0
-    assert "lab_nginx_versions" in out.stdout and "1.18.0, 1.22.1, 1.22.1-source, 1.26.3" in out.stdout and "1.20.0" in out.stdout
+    from ..support import role_defaults
+    known = ", ".join(sorted(role_defaults.role_default("lab_nginx", "lab_nginx_releases")))
+    assert "npl_nginx_versions names 1.20.0" in out.stdout and known in out.stdout, out.stdout[-2000:]
     assert "TASK [lab_packages" not in out.stdout and "Take the host's run lock" not in out.stdout
     assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())
 

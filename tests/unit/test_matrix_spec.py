@@ -11,7 +11,9 @@ from .helpers import ROOT
 def test_shipped_matrix_runs_the_debian_kernels_and_skips_6_2_with_what_to_supply(monkeypatch):
     monkeypatch.delenv("NPL_KERNEL_MAINLINE_6_2", raising=False)
     kernels, skipped = spec.resolve(spec.load())
-    assert [k["name"] for k in kernels] == ["debian-6.1", "debian-6.12"]
+    assert [k["name"] for k in kernels] == ["debian-5.10", "debian-6.1", "debian-6.12", "debian-7.3"]
+    assert {k["name"]: k.get("suite") for k in kernels}["debian-7.3"] == "trixie-backports"
+    assert spec.load()["ci"] == ["debian-5.10", "debian-7.3"], "CI runs the oldest and the newest kernel"
     assert len(skipped) == 1
     assert "mainline-6.2" in skipped[0] and "NPL_KERNEL_MAINLINE_6_2" in skipped[0] and ".deb" in skipped[0]
 

@@ -19,8 +19,21 @@ from . import image_nginx, spec
 
 CACHE = os.environ.get("NPL_MATRIX_CACHE", "/var/cache/nginx-proxy-lab/matrix")
 BASE_PACKAGES = ["systemd-sysv", "udev", "dbus", "openssh-server", "python3", "python3-apt", "sudo",
-                 "initramfs-tools", "kmod", "ca-certificates", "e2fsprogs", "nginx", "libnss-myhostname"]
+                 "initramfs-tools", "zstd", "kmod", "ca-certificates", "e2fsprogs", "nginx", "libnss-myhostname"]
 NETWORK_UNIT = "[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n\n[DHCPv4]\nClientIdentifier=mac\n"
+
+
+# The host's own apt policy on the archive's dates, carried into the chroot while the image is built from the same
+# archive: a host whose archive is a stored copy (this one's: Acquire::Check-Valid-Until "false") would otherwise see
+# sid's Release file as expired in the chroot, where it fetches the same signed index. Removed before the image is
+# packed (the VMs never fetch).
+DATE_POLICY = os.path.join("etc", "apt", "apt.conf.d", "99npl-host-archive-dates")
+
+
+def _host_date_policy():
+    out = subprocess.run(["apt-config", "dump"], capture_output=True, text=True, check=False).stdout
+    return "".join(line + "\n" for line in out.splitlines()
+                   if line.startswith(("Acquire::Check-Valid-Until ", "Acquire::Check-Date ")))
 
 
 def lab_packages():
@@ -122,6 +135,10 @@ def build(matrix, kernels, rebuild=False, log_path=None):
             handle.write("deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n" % (
                 image["mirror"], image["suite"], image["mirror"], image["suite"], image["security_mirror"],
                 image["suite"]))
+        dates = _host_date_policy()
+        if dates:
+            with open(os.path.join(rootfs, DATE_POLICY), "w") as handle:
+                handle.write(dates)
         policy = os.path.join(rootfs, "usr", "sbin", "policy-rc.d")
         with open(policy, "w") as handle:
             handle.write("#!/bin/sh\nexit 101\n")
@@ -147,6 +164,8 @@ def build(matrix, kernels, rebuild=False, log_path=None):
             _chroot(rootfs, ["systemctl", "enable", "systemd-networkd", "ssh"], log)
             _chroot(rootfs, ["useradd", "-m", "-s", "/bin/bash", "vagrant"], log)
         os.unlink(policy)
+        if os.path.exists(os.path.join(rootfs, DATE_POLICY)):
+            os.unlink(os.path.join(rootfs, DATE_POLICY))
         _configure(rootfs, folder, log)
         _disk(rootfs, folder, image["disk_gb"], log)
         with open(manifest, "w") as handle:
@@ -169,6 +188,34 @@ def build(matrix, kernels, rebuild=False, log_path=None):
 
 
 SUITE_LIST = os.path.join("etc", "apt", "sources.list.d", "npl-kernel-suites.list")
+SUITE_PINS = os.path.join("etc", "apt", "preferences.d", "npl-kernel-suites")
+# While a kernel of a newer suite installs, run-parts is diverted to this: that suite's linux-run-hooks (linux-base
+# 4.17) passes run-parts every hook folder at once (/etc/kernel/postinst.d and /usr/share/kernel/postinst.d, where its
+# 00-legacy-boot puts vmlinuz and config in /boot before initramfs-tools reads them), which bookworm's run-parts
+# (debianutils 5.7) refuses with "missing operand". Like a newer run-parts, this runs the hooks of every folder in
+# one order by name (a name in an earlier folder wins), through the real run-parts on a folder of links. The diversion
+# is removed with the suite.
+RUN_PARTS = "/usr/bin/run-parts"
+RUN_PARTS_SH = """#!/bin/sh
+# the matrix image build's (scripts/matrixlib/image.py): the hooks of several folders in one order, for bookworm's
+opts=""
+dirs=""
+for a in "$@"; do
+  case "$a" in -*) opts="$opts $a" ;; *) dirs="$dirs $a" ;; esac
+done
+set -- $dirs
+[ "$#" -le 1 ] && exec /usr/bin/run-parts.distrib $opts "$@"
+merged=$(mktemp -d)
+for d in "$@"; do
+  for f in "$d"/*; do
+    [ -e "$f" ] && [ ! -e "$merged/${f##*/}" ] && ln -s "$f" "$merged/${f##*/}"
+  done
+done
+/usr/bin/run-parts.distrib $opts "$merged"
+code=$?
+rm -rf "$merged"
+exit $code
+"""
 
 
 def suite_mirror(image, suite):
@@ -199,23 +246,39 @@ def _newest(rootfs, pattern, suite):
 
 def _install_suite_kernels(rootfs, image, entries, log):
     """Kernels of other Debian suites (bullseye-security's 5.10, trixie-backports' 7.3) into the bookworm image: their
-    suites are added for the install only, each kernel's newest package matching its `package` glob is installed from
-    its suite (apt -t: its own dependencies from there when bookworm's are too old, such as trixie-backports'
-    linux-base), then the suites are removed again. Each entry gets `resolved`, the package installed."""
+    suites are added for the install only, at priority 1, but for the kernel's own packages (those named with its
+    release, and linux-base, which trixie-backports' kernels need newer), pinned to the suite; each kernel's newest
+    package matching its `package` glob is installed, then the suites and pins are removed again. Nothing else of
+    the image comes from another suite. Each entry gets `resolved`, the package installed."""
     if not entries:
         return
     suites = sorted({e["suite"] for e in entries})
-    with open(os.path.join(rootfs, SUITE_LIST), "w") as handle:
+    listing = os.path.join(rootfs, SUITE_LIST)
+    pins = os.path.join(rootfs, SUITE_PINS)
+    helper = os.path.join(rootfs, RUN_PARTS.lstrip("/"))
+    _chroot(rootfs, ["dpkg-divert", "--local", "--rename", "--add", RUN_PARTS], log)
+    with open(listing, "w") as handle:
         handle.write("".join("deb %s %s main\n" % (suite_mirror(image, s), s) for s in suites))
+    with open(pins, "w") as handle:
+        handle.write("".join("Package: *\nPin: release n=%s\nPin-Priority: 1\n\n" % s for s in suites))
+    with open(helper, "w") as handle:
+        handle.write(RUN_PARTS_SH)
+    os.chmod(helper, 0o755)
     try:
         _chroot(rootfs, ["apt-get", "update"], log)
         for entry in entries:
             entry["resolved"] = _newest(rootfs, entry["package"], entry["suite"])
+            abi = entry["resolved"][len("linux-image-"):]
+            with open(pins, "a") as handle:
+                handle.write("Package: linux-base *-%s\nPin: release n=%s\nPin-Priority: 990\n\n"
+                             % (abi, entry["suite"]))
             log.write("kernel of %s: %s from %s\n" % (entry["name"], entry["resolved"], entry["suite"]))
-            _chroot(rootfs, ["apt-get", "install", "-y", "--no-install-recommends", "-t", entry["suite"],
-                             entry["resolved"]], log)
+            _chroot(rootfs, ["apt-get", "install", "-y", "--no-install-recommends", entry["resolved"]], log)
     finally:
-        os.unlink(os.path.join(rootfs, SUITE_LIST))
+        for path in (listing, pins, helper):
+            if os.path.exists(path):
+                os.unlink(path)
+        _chroot(rootfs, ["dpkg-divert", "--local", "--rename", "--remove", RUN_PARTS], log)
     _chroot(rootfs, ["apt-get", "update"], log)
 
 

@@ -42,6 +42,28 @@ def test_every_claim_has_a_verdict_on_this_host(full_run):
             assert all(c["value"] is not None for c in row["checks"])
 
 
+def test_every_claim_is_decided_and_holds_the_verdict_pinned_for_this_kernel(full_run):
+    """What molecule's default scenario verifies, on this run of every case three times: each claim decided
+    (CONFIRMED or REFUTED: none is left INCONCLUSIVE by design) with the verdict molecule/expected_verdicts.yml pins
+    for this kernel; a kernel that behaves differently fails, naming the claim."""
+    import platform
+
+    from nginx_lab.judge.claims import MEASURE_DOMAINS
+
+    from ..support import pinned
+    with open(os.path.join(full_run["run_dir"], "verdicts.json")) as handle:
+        rows = {r["id"]: r for r in json.load(handle)["verdicts"]["localhost"]}
+    undecided = sorted(cid for cid, row in rows.items() if row["verdict"] not in ("CONFIRMED", "REFUTED"))
+    assert not undecided, "not decided: %s" % "; ".join("%s %s (%s)" % (c, rows[c]["verdict"], rows[c]["reason"])
+                                                      for c in undecided)
+    with open(os.path.join(lab.ROOT, "molecule", "expected_verdicts.yml")) as handle:
+        wanted = pinned.pins_for(yaml.safe_load(handle)["expected"], platform.release(), MEASURE_DOMAINS)
+    assert wanted, "no verdicts pinned for Linux %s in molecule/expected_verdicts.yml" % platform.release()
+    changed = ["%s: %s" % (cid, pinned.disagreement(pin, rows[cid])) for cid, pin in sorted(wanted.items())
+               if pinned.disagreement(pin, rows[cid])]
+    assert not changed, "Linux %s behaves differently: %s" % (platform.release(), "; ".join(changed))
+
+
 def test_the_playbook_ends_with_the_verdict_table_and_the_report_path(full_run):
     tail = full_run["stdout"][full_run["stdout"].rfind("Show the verdicts"):]
     for claim in claims():

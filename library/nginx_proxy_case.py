@@ -183,9 +183,11 @@ options:
     type: bool
     default: true
   proxy_http_version:
-    description: nginx proxy_http_version, the HTTP version of requests to the upstream (1.0 writes nothing).
+    description:
+      - nginx proxy_http_version, the HTTP version of requests to the upstream; unset writes nothing, so nginx's own
+        default applies, as in the research's set-up (1.0 before nginx 1.29.7, 1.1 since, when nginx also keeps 32
+        idle upstream connections per worker and stops sending "Connection close" by default).
     type: str
-    default: "1.0"
     choices: ["1.0", "1.1"]
   proxy_clear_connection:
     description: Send the upstream an empty Connection header instead of nginx's default C(close), as upstream keep-alive needs.
@@ -193,6 +195,7 @@ options:
     default: false
   upstream_keepalive:
     description:
+      - Unset writes no keepalive directive, so nginx's default applies (none before 1.29.7; keepalive 32 local since).
       - The upstream block's keepalive, the idle upstream connections each worker may keep; none when unset.
       - From 1 to 100000; any other value is refused before anything runs.
     type: int

@@ -83,7 +83,7 @@ def render(p, prefix, socket_path, generation=1, broken=False):
     proxy = ["proxy_pass http://lab_upstream;", "proxy_buffering %s;" % ("on" if p["proxy_buffering"] else "off")]
     if p.get("proxy_request_buffering") is False:
         proxy.append("proxy_request_buffering off;")
-    if p.get("proxy_http_version", "1.0") != "1.0":
+    if p.get("proxy_http_version"):  # none: nginx's own default (1.0 before 1.29.7, 1.1 since)
         proxy.append("proxy_http_version %s;" % _token("proxy_http_version", p["proxy_http_version"]))
     if p.get("proxy_clear_connection"):
         # What the articles prescribe for upstream keep-alive: no "Connection: close" to the upstream.

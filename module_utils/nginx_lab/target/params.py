@@ -57,7 +57,7 @@ ARGUMENT_SPEC = dict(
     client_header_timeout=dict(type="int"),
     proxy_buffering=dict(type="bool", default=False),
     proxy_request_buffering=dict(type="bool", default=True),
-    proxy_http_version=dict(type="str", default="1.0", choices=["1.0", "1.1"]),
+    proxy_http_version=dict(type="str", choices=["1.0", "1.1"]),
     proxy_clear_connection=dict(type="bool", default=False),
     upstream_keepalive=dict(type="int"),
     proxy_timeout=dict(type="float", default=5),

@@ -21,12 +21,12 @@ bench: setup
 # The kernel matrix's wall time against issue 9's targets: runs scripts/matrix (BENCH_ARGS=--cold rebuilds the
 # image), then prints where the time went.
 bench-matrix:
-	python3 bench/matrix.py --run $(BENCH_ARGS)
+	.venv/bin/python bench/matrix.py --run $(BENCH_ARGS)
 
 # The nginx release axis's wall time against the default run's (issue 21's target): two run folders,
 # e.g. make bench-releases BENCH_ARGS="results/<default run> results/<run over three releases>".
 bench-releases:
-	python3 bench/releases.py $(BENCH_ARGS)
+	.venv/bin/python bench/releases.py $(BENCH_ARGS)
 
 clean:
 	rm -rf results

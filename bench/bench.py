@@ -18,12 +18,10 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "module_utils"))
-sys.path.insert(0, ROOT)
 
-from nginx_lab.target import case, loadgen, loadgen_curl, netns, params  # noqa: E402
-from nginx_lab.target.guardian import run_supervised  # noqa: E402
-from tests.support import role_defaults  # noqa: E402
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import case, loadgen, loadgen_curl, netns, params
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.guardian import run_supervised
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import role_defaults
 
 UPSTREAM = role_defaults.upstream_binary()
 PORT = 8080

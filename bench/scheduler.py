@@ -3,7 +3,7 @@
     sudo make bench            (also runs bench.py's load generator and sampler tables)
     .venv/bin/python bench/scheduler.py [--only sequential,parallel-1,default]
 
-Runs playbooks/cases.yml on this machine (every case and lab of the catalogue) three ways: one case
+Runs playbooks/cases_only.yml on this machine (every case and lab of the catalogue) three ways: one case
 after another with one repetition (the kit's original schedule), the parallel scheduler with one
 repetition, and the default run (npl_parallel and npl_repeat as playbooks/vars/settings.yml sets them). Each
 row: wall time from run.json, case runs, and the verdicts the run gave. Figures, not assertions: the
@@ -18,9 +18,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "module_utils"))
 
-from nginx_lab.judge import verdicts  # noqa: E402
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import verdicts
 
 RUNS = {
     "sequential": ["-e", "npl_parallel=false", "-e", "npl_repeat=1"],
@@ -31,7 +30,7 @@ RUNS = {
 
 def run(name, extra):
     with tempfile.TemporaryDirectory(prefix="npl-bench-sched-") as results:
-        cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "playbooks/cases.yml",
+        cmd = [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "playbooks/cases_only.yml",
                "-e", "npl_results_dir=%s" % results] + extra
         out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         if out.returncode != 0:

@@ -43,4 +43,12 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
+# The checkout is the collection npl.nginx_proxy_lab: Ansible finds it through .collections (ansible.cfg's
+# collections_path), and every Python of the kit (scripts, tests, molecule's verifiers) imports it by that name
+# through a .pth file in the virtualenv.
+mkdir -p .collections/ansible_collections/npl
+ln -sfn ../../.. .collections/ansible_collections/npl/nginx_proxy_lab
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$PWD/.collections" > "$site/npl-nginx-proxy-lab.pth"
+
 echo "setup: ready ($(.venv/bin/ansible --version | sed -n 1p), $(nginx -v 2>&1))"

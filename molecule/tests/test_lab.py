@@ -11,13 +11,11 @@ import yaml
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("lab")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "module_utils"))
-sys.path.insert(0, os.path.join(HERE, "..", ".."))
-# the kit's own code (not an installed package), and the tests' support
-from nginx_lab.judge import claim_cases  # noqa: E402
-from nginx_lab.judge.claims import MEASURE_DOMAINS  # noqa: E402
+# the kit's own code, by the collection's name
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import claim_cases
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.claims import MEASURE_DOMAINS
 
-from tests.support import pinned, role_defaults  # noqa: E402
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import pins as pinned, role_defaults
 
 RESULTS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "results", "latest")
 

@@ -11,9 +11,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "module_utils"))
 
-from nginx_lab.target import netns, nginx_conf  # noqa: E402
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import netns, nginx_conf
 
 UPSTREAM = "/opt/nginx-proxy-lab/bin/upstream"
 NS = "npl-capture"

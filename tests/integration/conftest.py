@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from nginx_lab.target import hostlock, reaper
-from nginx_lab.judge.results_io import first_repetition, load_run
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import hostlock, reaper
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import first_repetition, load_run
 
 from . import lab
 

@@ -5,10 +5,10 @@ import os
 import subprocess
 import time
 
-from nginx_lab.target import ftrace
-from nginx_lab.target.reaper import CASE_NAME
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import ftrace
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.reaper import CASE_NAME
 
-from ..support import role_defaults
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import role_defaults
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")

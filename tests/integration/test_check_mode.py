@@ -4,8 +4,8 @@ import os
 import re
 
 import yaml
-from nginx_lab.judge import claim_cases
-from nginx_lab.judge.results_io import load_claims
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import claim_cases
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import load_claims
 
 from . import lab
 

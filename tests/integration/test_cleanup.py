@@ -55,7 +55,7 @@ def test_sigkill_of_the_module_leaves_nothing(host_somaxconn):
 def test_sigint_of_ansible_playbook_leaves_nothing(host_somaxconn):
     e = lab.env()
     proc = subprocess.Popen(
-        [os.path.join(lab.VENV_BIN, "ansible-playbook"), "playbooks/cases.yml", "-e",
+        [os.path.join(lab.VENV_BIN, "ansible-playbook"), "playbooks/cases_only.yml", "-e",
          '{"npl_cases": ["case2-no-accept"], "npl_case_overrides": {"proxy_timeout": 30, "deadline": 60}, '
          '"npl_parallel": false, "npl_repeat": 1}',
          "-e", "npl_results_dir=/tmp/npl-sigint-results"],

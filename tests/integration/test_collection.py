@@ -1,5 +1,5 @@
-"""The collection built from the kit's sources installs into a fresh collections path and runs a case by its FQCN,
-outside the kit's folder (no ansible.cfg, library or module_utils of the kit in reach)."""
+"""The checkout is the collection: `ansible-galaxy collection build` at its top makes a tarball that installs into a
+fresh collections path and runs a case by its FQCN, outside the kit's folder (no ansible.cfg of the kit in reach)."""
 
 import glob
 import json
@@ -10,16 +10,19 @@ import pytest
 
 from . import lab
 
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.version import KIT_VERSION
+
 FQCN = "npl.nginx_proxy_lab.nginx_proxy_case"
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp("collection")
-    built = subprocess.run([os.path.join(lab.ROOT, "scripts", "build-collection"), "--output-path", str(base / "dist")],
-                           cwd=lab.ROOT, capture_output=True, text=True, timeout=300)
+    built = subprocess.run([os.path.join(lab.VENV_BIN, "ansible-galaxy"), "collection", "build", lab.ROOT,
+                            "--output-path", str(base / "dist")], cwd=lab.ROOT, capture_output=True, text=True,
+                           timeout=300)
     assert built.returncode == 0, built.stderr + built.stdout
-    tarball = built.stdout.strip().splitlines()[-1]
+    tarball = built.stdout.strip().split(" at ")[-1]
     assert os.path.isfile(tarball) and tarball.endswith(".tar.gz")
     path = base / "collections"
     out = subprocess.run([os.path.join(lab.VENV_BIN, "ansible-galaxy"), "collection", "install", tarball, "-p", str(path)],
@@ -27,9 +30,10 @@ def installed(tmp_path_factory):
     assert out.returncode == 0, out.stderr + out.stdout
     work = base / "elsewhere"
     work.mkdir()
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(path), ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="json",
+    # the checkout's own link in the virtualenv's import path would shadow the install: not scanned here
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(path), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="json",
                ANSIBLE_LOAD_CALLBACK_PLUGINS="1", PATH=lab.VENV_BIN + os.pathsep + os.environ["PATH"])
-    for key in ("ANSIBLE_CONFIG", "ANSIBLE_LIBRARY", "ANSIBLE_MODULE_UTILS", "ANSIBLE_ACTION_PLUGINS"):
+    for key in ("ANSIBLE_CONFIG", "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH"):
         env.pop(key, None)
     return {"path": path, "work": work, "env": env}
 
@@ -37,12 +41,13 @@ def installed(tmp_path_factory):
 def test_the_collection_holds_the_kit_s_modules_plugins_and_roles(installed):
     root = installed["path"] / "ansible_collections" / "npl" / "nginx_proxy_lab"
     for part in ("plugins/modules/nginx_proxy_case.py", "plugins/action/nginx_proxy_case.py",
-                 "plugins/callback/npl_progress.py", "plugins/module_utils/nginx_lab/target/case.py",
+                 "plugins/callback/progress.py", "plugins/module_utils/runtime/case.py",
+                 "plugins/module_utils/provision/nginx_build.py", "playbooks/cases.yml", "run_cases.yml",
                  "roles/lab_upstream/files/upstream.c", "roles/lab_nginx/meta/argument_specs.yml"):
         assert (root / part).is_file(), part
     with open(root / "MANIFEST.json") as handle:
-        assert json.load(handle)["collection_info"]["version"] == open(
-            os.path.join(lab.ROOT, "module_utils", "nginx_lab", "__init__.py")).read().split('KIT_VERSION = "')[1].split('"')[0]
+        assert json.load(handle)["collection_info"]["version"] == KIT_VERSION
+    assert not (root / ".venv").exists() and not (root / "results").exists() and not (root / "tests" / "data").exists()
     doc = subprocess.run([os.path.join(lab.VENV_BIN, "ansible-doc"), "-j", FQCN], cwd=str(installed["work"]),
                          env=installed["env"], capture_output=True, text=True)
     assert doc.returncode == 0, doc.stderr

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from nginx_lab.target import journal
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import journal
 
 from . import lab
 

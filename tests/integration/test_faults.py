@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from nginx_lab.judge import claims as ev
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import claims as ev
 
 from . import lab
 from .test_cleanup import wait_until_running
@@ -95,7 +95,7 @@ def test_finished_clients_keep_their_outcome_at_the_case_deadline(host_somaxconn
 
 def cases_playbook(results, cases, *extra):
     e = lab.env()
-    cmd = [os.path.join(lab.VENV_BIN, "ansible-playbook"), "playbooks/cases.yml", "-e", "npl_results_dir=%s" % results,
+    cmd = [os.path.join(lab.VENV_BIN, "ansible-playbook"), "playbooks/cases_only.yml", "-e", "npl_results_dir=%s" % results,
            "-e", json.dumps({"npl_cases": cases, "npl_case_overrides": extra[0] if extra else {}})] + list(extra[1:])
     return subprocess.Popen(cmd, cwd=lab.ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)

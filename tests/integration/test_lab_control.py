@@ -3,7 +3,7 @@ state changed gives the other outcome. Busy connections (their request there whe
 deferred) are refused at accept and counted in accepts - handled; connected, silent clients are reusable, so nginx
 closes the oldest of them instead (ngx_drain_connections) and the gap stays 0."""
 
-from nginx_lab.judge import measures_accept
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import measures_accept
 
 from . import lab
 
@@ -33,7 +33,7 @@ def test_the_path_lines_go_when_the_upstream_lets_go_not_when_nginx_does(host_so
     """R7s/R8s: the lab that moves the upstream's release moves the switch with it. nginx closes its ends at its
     1 s timeout in both runs; the path keeps all its lines until the upstream's release, 0.5 s or 1.5 s after the
     clients end, and loses them within a sampling interval of it."""
-    from nginx_lab.judge.claims import MEASURES
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.claims import MEASURES
 
     base = {"mode": "no-read", "clients": 10, "proxy_timeout": 1, "deadline": 10}
     switch = {}

@@ -23,7 +23,7 @@ RELEASES = ("1.18.0", "1.22.1", "1.26.3")
 def build_packages():
     """What the lab_nginx role installs before it builds (lab_nginx_build_packages): these tests call the build
     module directly."""
-    from ..support import role_defaults
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import role_defaults
     packages = role_defaults.role_default("lab_nginx", "lab_nginx_build_packages")
     missing = [p for p in packages if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
                                                      text=True).stdout != "install ok installed"]
@@ -100,7 +100,7 @@ def tampered_build_is_refused_by_a_case_and_rebuilt(prefix, first):
         with open(os.path.join(prefix, staged[0], ".npl-builder.json")) as handle:
             builder = json.load(handle)["pid"]
         # the builder (the module's process) and what it runs (make, cc), as an OOM kill or a lost VM would end them
-        from nginx_lab.target.procnet import process_table
+        from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.procnet import process_table
         table, doomed = process_table(), {builder}
         for _ in range(10):
             doomed |= {pid for pid, row in table.items() if row[2] in doomed}
@@ -181,7 +181,7 @@ def test_a_tarball_whose_checksum_does_not_match_is_refused_and_nothing_is_insta
 def test_an_unknown_release_is_refused_with_the_list_before_provisioning(tmp_path):
     out = lab.playbook("-e", "npl_results_dir=%s" % (tmp_path / "results"), "-e", "npl_nginx_versions=1.22.1,1.20.0")
     assert out.returncode != 0
-    from ..support import role_defaults
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import role_defaults
     known = ", ".join(sorted(role_defaults.role_default("lab_nginx", "lab_nginx_releases")))
     assert "npl_nginx_versions names 1.20.0" in out.stdout and known in out.stdout, out.stdout[-2000:]
     assert "TASK [lab_packages" not in out.stdout and "Take the host's run lock" not in out.stdout
@@ -200,14 +200,14 @@ def release_run(tmp_path_factory):
 
 def test_every_result_and_verdict_carries_its_release(release_run):
     run_dir = release_run["run_dir"]
-    lanes = ["localhost@nginx-%s" % r for r in RELEASES]
-    assert sorted(f for f in os.listdir(run_dir) if f.startswith("localhost")) == lanes
-    for release, lane in zip(RELEASES, lanes):
-        with open(os.path.join(run_dir, lane, "lab-default-keepalive-requests.r1.json")) as handle:
+    columns = ["localhost@nginx-%s" % r for r in RELEASES]
+    assert sorted(f for f in os.listdir(run_dir) if f.startswith("localhost")) == columns
+    for release, column in zip(RELEASES, columns):
+        with open(os.path.join(run_dir, column, "lab-default-keepalive-requests.r1.json")) as handle:
             assert json.load(handle)["meta"]["nginx_version"] == release
     with open(os.path.join(run_dir, "verdicts.json")) as handle:
         doc = json.load(handle)
-    assert {lane: doc["hosts"][lane]["nginx_version"] for lane in lanes} == dict(zip(lanes, RELEASES))
+    assert {column: doc["hosts"][column]["nginx_version"] for column in columns} == dict(zip(columns, RELEASES))
     with open(os.path.join(run_dir, "run.json")) as handle:
         assert json.load(handle)["nginx_versions"] == list(RELEASES)
     names = [case.get("name") for case in ET.parse(os.path.join(run_dir, "verdicts.junit.xml")).getroot().iter("testcase")]
@@ -220,7 +220,7 @@ def test_every_result_and_verdict_carries_its_release(release_run):
 def test_the_report_names_the_claims_whose_verdict_changes_between_releases(release_run):
     with open(os.path.join(release_run["run_dir"], "verdicts.json")) as handle:
         doc = json.load(handle)
-    o11b = {lane: [r for r in rows if r["id"] == "O11b"][0] for lane, rows in doc["verdicts"].items()}
+    o11b = {column: [r for r in rows if r["id"] == "O11b"][0] for column, rows in doc["verdicts"].items()}
     with open(os.path.join(release_run["run_dir"], "report.md")) as handle:
         text = handle.read()
     section = text.split("## Claims whose verdict changes between nginx releases", 1)[1].split("\n## ", 1)[0]

@@ -37,8 +37,8 @@ def test_concurrent_cases_never_share_a_namespace_or_socket_and_a_failing_one_le
     }
     out = lab.playbook("-e", "npl_results_dir=%s" % tmp_path, "-e", json.dumps({
         "npl_catalogue": catalogue, "npl_cases": list(catalogue), "npl_parallel": True, "npl_repeat": 2}),
-        playbook_file="playbooks/cases.yml")
-    # playbooks/cases.yml records the failures in run.json; run_cases.yml fails on them after the report.
+        playbook_file="playbooks/cases_only.yml")
+    # playbooks/cases_only.yml records the failures in run.json; run_cases.yml fails on them after the report.
     assert "nginx rejected the case's configuration" in out.stdout
     run_dir = [d for d in tmp_path.iterdir() if d.name != "latest"][0]
     docs = []

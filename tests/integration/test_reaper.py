@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from nginx_lab.target import reaper
-from nginx_lab.target.procnet import process_table
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import reaper
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.procnet import process_table
 
 from . import lab
 from .test_cleanup import SLOW_CASE, start_module, wait_until_running

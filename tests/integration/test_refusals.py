@@ -45,7 +45,7 @@ def test_check_mode_validates_without_running(host_somaxconn):
 
 
 def test_module_refuses_to_run_without_root():
-    code = ("import sys; sys.path.insert(0, 'module_utils'); from nginx_lab.target import case, params; "
+    code = ("from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import case, params; "
             "print(case.validate(params.defaults(case='x', mode='ok')))")
     out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
                          cwd=lab.ROOT, capture_output=True, text=True)

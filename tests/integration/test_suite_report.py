@@ -48,9 +48,9 @@ def test_every_claim_is_decided_and_holds_the_verdict_pinned_for_this_kernel(ful
     for this kernel; a kernel that behaves differently fails, naming the claim."""
     import platform
 
-    from nginx_lab.judge.claims import MEASURE_DOMAINS
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.claims import MEASURE_DOMAINS
 
-    from ..support import pinned
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import pins as pinned
     with open(os.path.join(full_run["run_dir"], "verdicts.json")) as handle:
         rows = {r["id"]: r for r in json.load(handle)["verdicts"]["localhost"]}
     undecided = sorted(cid for cid, row in rows.items() if row["verdict"] not in ("CONFIRMED", "REFUTED"))

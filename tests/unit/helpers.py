@@ -64,8 +64,8 @@ def stored_results(folder):
 def assert_every_claim_decided(results, ids):
     """The shipped claims whose cases are all in `results` are exactly `ids`, and each gets CONFIRMED or REFUTED
     with a number for every check."""
-    from nginx_lab.judge import claims
-    from nginx_lab.judge.results_io import load_claims
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import claims
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import load_claims
     shipped = [c for c in load_claims(CLAIMS_FILE) if all(case in results for case in c["tested_by"])]
     assert {c["id"] for c in shipped} == set(ids)
     for claim in shipped:

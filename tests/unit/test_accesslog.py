@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from nginx_lab.judge import accesslog
-from nginx_lab.judge import measures_clients as ev
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import accesslog
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import measures_clients as ev
 
 from .helpers import DATA, run_doc
 

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import os
 
@@ -6,10 +5,7 @@ import pytest
 
 from .helpers import data
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SPEC = importlib.util.spec_from_file_location("bench_matrix", os.path.join(HERE, "..", "..", "bench", "matrix.py"))
-bench_matrix = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench_matrix)
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.matrix import breakdown as bench_matrix
 
 
 def _capture():

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 
-from nginx_lab.target import build_stamp, clientrun, errorlog, params, validity
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import build_stamp, clientrun, errorlog, params, validity
 
 from .helpers import DATA, data
 
@@ -152,8 +152,8 @@ def test_a_build_tree_that_changed_since_its_stamp_is_named(tmp_path):
 
 
 def test_a_staging_folder_is_swept_only_when_its_builder_is_gone(tmp_path):
-    from nginx_lab.target import nginx_build
-    from nginx_lab.target.procnet import start_ticks
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.provision import nginx_build
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.procnet import start_ticks
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     for name, pid, start in ((".build-1.18.0-dead", dead.pid, 1), (".build-1.18.0-live", os.getpid(),

@@ -3,9 +3,9 @@
 import pytest
 import yaml
 
-from nginx_lab.judge import claim_cases
-from nginx_lab.judge.claims import validate_claims
-from nginx_lab.judge.results_io import load_claims
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import claim_cases
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.claims import validate_claims
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, ROOT
 

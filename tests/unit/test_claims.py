@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from nginx_lab.judge import claims as ev
-from nginx_lab.judge.results_io import load_claims
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import claims as ev
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, run_results
 

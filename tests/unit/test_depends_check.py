@@ -5,8 +5,8 @@ import gzip
 import json
 import os
 
-from nginx_lab.judge import depends_check, report_md
-from nginx_lab.judge.results_io import load_claims
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import depends_check, report_md
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, DATA
 

@@ -1,4 +1,4 @@
-from nginx_lab.target.loadgen import build_request, parse_response
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.loadgen import build_request, parse_response
 
 from .helpers import data
 
@@ -40,7 +40,7 @@ def test_build_post_request_announces_its_body():
 def test_error_names_are_errno_names_even_when_asyncio_drops_the_errno():
     import asyncio
 
-    from nginx_lab.target.loadgen import error_name
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.loadgen import error_name
 
     assert error_name(ConnectionResetError("Connection lost")) == "ECONNRESET"
     assert error_name(ConnectionRefusedError(111, "refused")) == "ECONNREFUSED"
@@ -48,7 +48,7 @@ def test_error_names_are_errno_names_even_when_asyncio_drops_the_errno():
 
 
 def test_a_response_header_is_read_from_the_head_only():
-    from nginx_lab.target.loadgen import response_header
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.loadgen import response_header
     head = b"HTTP/1.1 200 OK\r\nServer: nginx\r\nX-NPL-Config: 2\r\n\r\nX-NPL-Config: 9\r\n"
     assert response_header(head, b"x-npl-config") == "2"
     assert response_header(head, b"x-missing") is None

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 
-from nginx_lab.target import loadgen
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import loadgen
 
 ANSWERED = 3
 

@@ -5,8 +5,8 @@ import socket
 import threading
 import time
 
-from nginx_lab.target import loadgen
-from nginx_lab.target.summary import outcome
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import loadgen
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.summary import outcome
 
 
 def _listener(close_first=0):

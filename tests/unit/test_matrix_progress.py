@@ -5,7 +5,7 @@ import os
 
 import jsonschema
 
-from matrixlib import progress
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.matrix import progress
 
 from .helpers import DATA, ROOT
 

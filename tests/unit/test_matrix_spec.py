@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from matrixlib import scenarios, spec
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.matrix import scenarios, spec
 
 from .helpers import ROOT
 

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from nginx_lab.judge import measures_accept, measures_lifecycle, nginx_events
-from nginx_lab.target import errorlog
-from nginx_lab.judge.measure_common import Missing
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import measures_accept, measures_lifecycle, nginx_events
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import errorlog
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.measure_common import Missing
 
 from .helpers import DATA, stored_results
 

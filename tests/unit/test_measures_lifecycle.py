@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from nginx_lab.judge import measures_lifecycle as ml
-from nginx_lab.judge.measure_common import Missing
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import measures_lifecycle as ml
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.measure_common import Missing
 
 from .helpers import DATA, assert_every_claim_decided, stored_results
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from nginx_lab.judge import claims, measures_capacity, measures_kernel
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import claims, measures_capacity, measures_kernel
 
 from .helpers import DATA, stored_results
 
@@ -95,7 +95,7 @@ def test_memory_per_idle_connection_is_the_slope_over_the_three_labs(results):
 
 
 def test_every_operator_claim_gets_a_verdict_with_numbers(results):
-    from nginx_lab.judge.results_io import load_claims
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import load_claims
     from .helpers import CLAIMS_FILE
     # the labs that read nginx's accept record were captured again with it (tests/data/run-6.18-accept)
     results = dict(results, **stored_results(os.path.join(DATA, "run-6.18-accept", "localhost")))

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from nginx_lab.judge import measures_protocol as mp
-from nginx_lab.judge.measure_common import Missing
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import measures_protocol as mp
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.measure_common import Missing
 
 from .helpers import DATA, assert_every_claim_decided, stored_results
 

@@ -6,9 +6,9 @@ import gzip
 import json
 import os
 
-from nginx_lab.judge import claims as ev
-from nginx_lab.judge.measures_status import active_formula
-from nginx_lab.judge.results_io import load_claims
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import claims as ev
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.measures_status import active_formula
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, DATA, run_results
 

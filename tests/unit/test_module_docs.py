@@ -1,35 +1,32 @@
 """Every module's DOCUMENTATION parses (ansible-doc) and matches its argument spec, as ansible-test's
 validate-modules checks: same options, types, defaults, choices and required flags."""
 
-import importlib.util
+import importlib
 import json
 import os
 import subprocess
 
-import ansible.module_utils
 import pytest
 
 from .helpers import ROOT
 
-LIBRARY = os.path.join(ROOT, "library")
-MODULES = sorted(n[:-3] for n in os.listdir(LIBRARY) if n.endswith(".py"))
-ansible.module_utils.__path__.append(os.path.join(ROOT, "module_utils"))  # ansible.module_utils.nginx_lab
+LIBRARY = os.path.join(ROOT, "plugins", "modules")
+MODULES = sorted(n[:-3] for n in os.listdir(LIBRARY) if n.endswith(".py") and n != "__init__.py")
 
 
 def argument_spec(name):
-    spec = importlib.util.spec_from_file_location("npl_module_" + name, os.path.join(LIBRARY, name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module("ansible_collections.npl.nginx_proxy_lab.plugins.modules." + name)
     if hasattr(module, "CONTROLLER_OPTIONS"):  # nginx_proxy_case: the shared spec and the action plugin's options
         return dict(module.ARGUMENT_SPEC, **module.CONTROLLER_OPTIONS)
     return module.ARGUMENT_SPEC
 
 
 def documented(name):
-    out = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-doc"), "-M", LIBRARY, "-t", "module", "-j", name],
+    out = subprocess.run([os.path.join(ROOT, ".venv", "bin", "ansible-doc"), "-t", "module", "-j",
+                          "npl.nginx_proxy_lab." + name],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
-    doc = json.loads(out.stdout)[name]
+    doc = json.loads(out.stdout)["npl.nginx_proxy_lab." + name]
     for part in ("doc", "examples", "return"):
         assert doc.get(part), "%s has no %s" % (name, part)
     return doc["doc"]["options"]
@@ -59,7 +56,7 @@ def test_every_bound_of_the_parameter_table_is_documented_as_it_is_checked():
     """The case module's DOCUMENTATION states each number's bounds in one sentence, from params.BOUNDS (the one table
     the validation uses), and states no other range."""
     import re
-    from nginx_lab.target import params
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import params
     options = documented("nginx_proxy_case")
     fmt = lambda v: str(int(v)) if float(v).is_integer() else str(v)  # noqa: E731
     for key, doc in options.items():
@@ -76,8 +73,8 @@ def test_every_bound_of_the_parameter_table_is_documented_as_it_is_checked():
 def test_the_docs_name_the_upstream_modes_the_code_has():
     """Where a text names the upstream's modes it names all of them, and nothing counts them in words."""
     import re
-    from nginx_lab.target import params
-    texts = {"library/nginx_proxy_case.py": None, "collection/README.md": None, "README.md": None}
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import params
+    texts = {"plugins/modules/nginx_proxy_case.py": None, "docs/collection.md": None, "README.md": None}
     for path in texts:
         with open(os.path.join(ROOT, path)) as handle:
             text = " ".join(handle.read().split())

@@ -2,7 +2,7 @@ import os
 import shutil
 import subprocess
 
-from nginx_lab.target import nginx_conf
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import nginx_conf
 
 BASE = dict(worker_processes=1, worker_connections=256, error_log_level="info", keepalive_timeout=10,
             proxy_buffering=False, nginx_default_timeouts=False, proxy_timeout=5, proxy_locations=1,

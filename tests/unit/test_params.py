@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from nginx_lab.target import nginx_conf, params
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import nginx_conf, params
 
 # The values of issue 7, each of which used to reach nginx.conf.
 HOSTILE = {

@@ -7,10 +7,10 @@ import os
 import pytest
 import yaml
 
-from ..support import pinned
-from nginx_lab.judge.claims import MEASURE_DOMAINS
-from nginx_lab.judge import repetitions as reps
-from nginx_lab.judge.results_io import load_claims
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import pins as pinned
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.claims import MEASURE_DOMAINS
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import repetitions as reps
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, ROOT, judged_by_the_sampler, stored_repetitions
 

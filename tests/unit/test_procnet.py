@@ -1,4 +1,4 @@
-from nginx_lab.target.procnet import count_path_states, fd_usage, parse_stat, parse_status, parse_unix_line
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.procnet import count_path_states, fd_usage, parse_stat, parse_status, parse_unix_line
 
 from .helpers import CAPTURE_SOCKET, data
 
@@ -56,7 +56,7 @@ def test_parse_stat_with_spaces_and_parentheses_in_comm():
 
 
 def test_parse_netstat_reads_the_listen_counters_of_a_real_capture():
-    from nginx_lab.target.procnet import NETSTAT_KEYS, parse_netstat
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.procnet import NETSTAT_KEYS, parse_netstat
     from .helpers import data
     values = parse_netstat(data("proc_net_netstat.txt"))
     for key in NETSTAT_KEYS:

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from nginx_lab.target import journal, reaper
-from nginx_lab.target.procnet import start_ticks
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import journal, reaper
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.procnet import start_ticks
 
 
 def _dead_pid():
@@ -223,7 +223,7 @@ def test_a_group_that_shows_it_is_a_cases_is_signalled_whole_or_member_by_member
         assert leader.wait(5) is not None
         assert item["groups"] == [leader.pid] and item["processes"] == [member] and item["refused"] == []
         import time
-        from nginx_lab.target.procnet import alive
+        from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.procnet import alive
         deadline = time.monotonic() + 5
         while alive(member) and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -4,8 +4,8 @@ labs, case1-ok-curl and lab-accept-mutex-default on 1.18.0, Debian's 1.22.1, 1.2
 import json
 import os
 
-from nginx_lab.judge import findings, report_md, run_folder
-from nginx_lab.judge.results_io import load_claims
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import findings, report_md, run_folder
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, DATA
 
@@ -19,30 +19,30 @@ def verdicts():
 
 def test_the_run_s_columns_are_one_host_s_releases():
     doc = verdicts()
-    lanes = sorted(doc["verdicts"])
-    assert [run_folder.split_lane(lane) for lane in lanes] == [
+    columns = sorted(doc["verdicts"])
+    assert [run_folder.split_column(column) for column in columns] == [
         ("localhost", "1.18.0"), ("localhost", "1.22.1"), ("localhost", "1.22.1-source"), ("localhost", "1.26.3")]
     assert doc["hosts"]["localhost@nginx-1.22.1-source"]["nginx_version"] == "1.22.1"
 
 
 def test_the_release_section_names_what_changes_and_flags_a_kernel_only_claim():
     doc, claims = verdicts(), load_claims(CLAIMS_FILE)
-    lanes = sorted(doc["verdicts"])
-    by_id = {h: {r["id"]: r for r in doc["verdicts"][h]} for h in lanes}
-    lines = report_md._differing(claims, by_id, lanes, doc)
+    columns = sorted(doc["verdicts"])
+    by_id = {h: {r["id"]: r for r in doc["verdicts"][h]} for h in columns}
+    lines = report_md._differing(claims, by_id, columns, doc)
     text = "\n".join(lines)
     assert "## Claims whose verdict changes between nginx releases" in text
     assert "## Claims whose verdict differs between hosts" not in text  # one host: no kernel axis here
     changed = {line.split("**")[1] for line in lines if line.startswith("- **")}
-    expected = {c["id"] for c in claims if c["id"] in by_id[lanes[0]]
-                and len({by_id[h][c["id"]]["verdict"] for h in lanes}) > 1
-                and all(case in doc["hosts"][lanes[0]]["cases"] for case in c["tested_by"])}
+    expected = {c["id"] for c in claims if c["id"] in by_id[columns[0]]
+                and len({by_id[h][c["id"]]["verdict"] for h in columns}) > 1
+                and all(case in doc["hosts"][columns[0]]["cases"] for case in c["tested_by"])}
     assert changed == expected and "O13d" in changed
     # a claim tagged with the kernel alone whose verdict changed with the release is flagged; an nginx claim is not
     kernel_only = dict(next(c for c in claims if c["id"] == "O13d"), depends_on=["kernel"])
-    flagged = report_md._changes([kernel_only], by_id, lanes, lambda h: h, axis="nginx")
+    flagged = report_md._changes([kernel_only], by_id, columns, lambda h: h, axis="nginx")
     assert len(flagged) == 1 and "**flag**" in flagged[0]
-    assert "**flag**" not in report_md._changes([c for c in claims if c["id"] == "O13d"], by_id, lanes, lambda h: h,
+    assert "**flag**" not in report_md._changes([c for c in claims if c["id"] == "O13d"], by_id, columns, lambda h: h,
                                                 axis="nginx")[0]
 
 

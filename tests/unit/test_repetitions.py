@@ -2,8 +2,8 @@
 
 import pytest
 
-from nginx_lab.judge import repetitions as reps
-from nginx_lab.judge.results_io import load_claims
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import repetitions as reps
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.results_io import load_claims
 
 from .helpers import CLAIMS_FILE, judged_by_the_sampler, run_results, stored_repetitions
 

@@ -28,11 +28,21 @@ def _tasks(node):
             yield modules[0]
 
 
+def _all_used(files):
+    found = []
+    for path in files:
+        if os.sep + "vars" + os.sep in path:
+            continue
+        with open(path) as handle:
+            found += list(_tasks(yaml.safe_load(handle)))
+    return found
+
+
 def test_the_collections_the_tasks_use_are_the_ones_requirements_yml_names():
     with open(os.path.join(ROOT, "requirements.yml")) as handle:
         wanted = yaml.safe_load(handle)
     named = {c["name"] if isinstance(c, dict) else c for c in wanted["collections"]}
-    own = {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "library", "*.py"))}
+    own = {"npl.nginx_proxy_lab." + os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py"))}
     files = glob.glob(os.path.join(ROOT, "playbooks", "**", "*.yml"), recursive=True) + \
         glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml")) + glob.glob(os.path.join(ROOT, "molecule", "*", "*.yml")) + \
         [os.path.join(ROOT, "run_cases.yml")]
@@ -46,5 +56,6 @@ def test_the_collections_the_tasks_use_are_the_ones_requirements_yml_names():
                     continue
                 assert module.count(".") >= 2, "%s: %s is not written by its FQCN" % (path, module)
                 used.add(".".join(module.split(".")[:2]))
+    assert own & set(_all_used(files)), "the kit's own modules are not used by their FQCN"
     assert used - {"ansible.builtin"} <= named, "requirements.yml misses %s" % (used - {"ansible.builtin"} - named)
     assert used, "no task found: the scan is broken"

@@ -6,8 +6,8 @@ import os
 import pytest
 import yaml
 
-from ..support import role_defaults
-from nginx_lab.target.params import ARGUMENT_SPEC
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import role_defaults
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.params import ARGUMENT_SPEC
 
 from .helpers import ROOT
 

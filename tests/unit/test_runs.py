@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from nginx_lab.judge import run_folder
-from nginx_lab.target import hostlock, procnet
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import run_folder
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import hostlock, procnet
 
 
 def test_run_ids_made_in_the_same_second_differ_and_never_share_a_folder(tmp_path):
@@ -163,14 +163,14 @@ def test_every_case_runs_once_per_release_each_to_its_own_folder(tmp_path):
     units = [u for lane in plan["slots"] for u in lane] + plan["alone"]
     assert sorted((u["case"], u["repetition"], u["nginx"]) for u in units) == sorted(
         (c, k, r) for c in PARAMS for k in (1, 2) for r in releases)
-    assert {u["lane"] for u in units} == {"@nginx-1.18.0", "@nginx-1.22.1", "@nginx-1.26.3"}
+    assert {u["column"] for u in units} == {"@nginx-1.18.0", "@nginx-1.22.1", "@nginx-1.26.3"}
     _, run_dir = run_folder.create(str(tmp_path), ["h1"], releases=releases)
     assert sorted(os.listdir(run_dir)) == ["h1@nginx-1.18.0", "h1@nginx-1.22.1", "h1@nginx-1.26.3"]
-    assert run_folder.split_lane("h1@nginx-1.18.0") == ("h1", "1.18.0") and run_folder.split_lane("h1") == ("h1", None)
+    assert run_folder.split_column("h1@nginx-1.18.0") == ("h1", "1.18.0") and run_folder.split_column("h1") == ("h1", None)
     assert run_folder.abandon(run_dir, ["h1"]) and not os.path.exists(run_dir)
 
 
 def test_one_release_keeps_the_host_s_folder_and_the_units_name_it():
     plan = run_folder.schedule(["a"], PARAMS, set(), 1, releases=["1.22.1"])
-    assert plan["slots"][0] == [{"case": "a", "repetition": 1, "nginx": "1.22.1", "lane": ""}]
+    assert plan["slots"][0] == [{"case": "a", "repetition": 1, "nginx": "1.22.1", "column": ""}]
     assert run_folder.schedule(["a"], PARAMS, set(), 1)["slots"][0] == [{"case": "a", "repetition": 1}]

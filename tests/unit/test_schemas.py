@@ -8,7 +8,7 @@ import os
 import jsonschema
 import pytest
 
-from nginx_lab.judge import run_folder, verdicts
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import run_folder, verdicts
 
 from .helpers import CLAIMS_FILE, DATA, ROOT, unpack_run
 
@@ -64,7 +64,7 @@ def test_matrix_schema_is_valid():
 
 
 def test_the_schemas_name_runs_and_cases_with_the_parameter_table_s_one_pattern():
-    from nginx_lab.target import params
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import params
     for name, path in (("case-result", ("properties", "meta", "properties", "case")),
                        ("run", ("properties", "run_id"))):
         with open(os.path.join(ROOT, "docs", "schemas", "%s.schema.json" % name)) as handle:

@@ -1,4 +1,4 @@
-from nginx_lab.target.sockdiag import parse_ss_xl
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.sockdiag import parse_ss_xl
 
 from .helpers import CAPTURE_SOCKET, data
 

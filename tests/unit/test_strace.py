@@ -1,5 +1,5 @@
-from nginx_lab.target import strace
-from nginx_lab.judge.measures_clients import follows
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import strace
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.measures_clients import follows
 
 from .helpers import data
 

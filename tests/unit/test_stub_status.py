@@ -1,6 +1,6 @@
 import pytest
 
-from nginx_lab.target.stub_status import parse
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.stub_status import parse
 
 from .helpers import data
 

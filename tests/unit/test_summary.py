@@ -1,4 +1,4 @@
-from nginx_lab.target.summary import clients, summarize, unix_states
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime.summary import clients, summarize, unix_states
 
 from .helpers import run_doc
 

@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from nginx_lab.judge import measures_lines
-from nginx_lab.judge.claims import MEASURES
-from nginx_lab.judge.measure_common import Missing
-from nginx_lab.target import ftrace
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import measures_lines
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.claims import MEASURES
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.measure_common import Missing
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import ftrace
 
 from .helpers import DATA, data
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from nginx_lab.target import loadgen, upstream_events
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import loadgen, upstream_events
 
 from .helpers import data
 

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from nginx_lab.judge import claims as ev
-from nginx_lab.target import validity
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import claims as ev
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.runtime import validity
 
 from .helpers import DATA, run_results
 

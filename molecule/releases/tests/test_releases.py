@@ -1,5 +1,5 @@
 """testinfra: the verdicts of every nginx release against its pins (molecule/expected_verdicts.yml `releases`), and
-the run's lanes and labs against what the pins need."""
+the run's columns and labs against what the pins need."""
 
 import json
 import os
@@ -12,13 +12,11 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLEC
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.join(HERE, "..", "..", "..")
-sys.path.insert(0, os.path.join(TOP, "module_utils"))
-sys.path.insert(0, TOP)
-# the kit's own code (not an installed package), and the tests' support
-from nginx_lab.judge import claim_cases, run_folder  # noqa: E402
-from nginx_lab.judge.claims import MEASURE_DOMAINS  # noqa: E402
+# the kit's own code, by the collection's name
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import claim_cases, run_folder
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.claims import MEASURE_DOMAINS
 
-from tests.support import pinned  # noqa: E402
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import pins as pinned
 
 RESULTS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "results", "latest")
 
@@ -55,9 +53,9 @@ def test_every_release_has_the_verdicts_pinned_for_it(host):
         wanted = pinned.pins_for(by_kernel, kernel, MEASURE_DOMAINS)
         assert wanted is not None, ("no verdicts recorded for nginx %s on Linux %s in molecule/expected_verdicts.yml "
                                     "`releases`: run its labs there and record them" % (release, kernel))
-        lane = name + run_folder.lane_suffix(release, list(_pins()))
-        assert lane in doc["verdicts"], "no verdicts for %s in %s" % (lane, RESULTS)
-        rows = {row["id"]: row for row in doc["verdicts"][lane]}
+        column = name + run_folder.column_suffix(release, list(_pins()))
+        assert column in doc["verdicts"], "no verdicts for %s in %s" % (column, RESULTS)
+        rows = {row["id"]: row for row in doc["verdicts"][column]}
         changed += ["nginx %s %s: %s" % (release, cid, pinned.disagreement(pin, rows[cid]))
                     for cid, pin in sorted(wanted.items()) if pinned.disagreement(pin, rows[cid])]
     assert not changed, "Linux %s: %s" % (kernel, "; ".join(changed))

@@ -51,4 +51,13 @@ ln -sfn ../../.. .collections/ansible_collections/npl/nginx_proxy_lab
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$PWD/.collections" > "$site/npl-nginx-proxy-lab.pth"
 
+# ansible-test (the validate-modules sanity test, tests/unit/test_sanity.py) bootstraps pip in its own virtualenvs
+# with a script from ci-files.testing.ansible.com, which this machine cannot reach: a stand-in takes pip from the
+# interpreter's ensurepip, then installs what ansible-test asks for from PyPI.
+getpip="$HOME/.ansible/test/cache/get_pip_24_2.py"
+if [ ! -s "$getpip" ]; then
+  mkdir -p "$(dirname "$getpip")"
+  cp scripts/get_pip_standin.py "$getpip"
+fi
+
 echo "setup: ready ($(.venv/bin/ansible --version | sed -n 1p), $(nginx -v 2>&1))"

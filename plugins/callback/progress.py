@@ -86,8 +86,11 @@ class CallbackModule(DefaultCallback):
         if os.getpid() != self._main_pid or not self._run_dir or not os.path.isdir(self._run_dir):
             return
         for folder, _, names in os.walk(self._run_dir):
-            if names:
+            if [n for n in names if n != ".plan.json"]:  # the run's plan alone is no result
                 return
+        plan = os.path.join(self._run_dir, ".plan.json")
+        if os.path.exists(plan):
+            os.unlink(plan)
         for folder, _, _ in sorted(os.walk(self._run_dir), key=lambda entry: -len(entry[0])):
             try:
                 os.rmdir(folder)

@@ -78,7 +78,7 @@ options:
     type: bool
     default: false
 author:
-  - nginx-proxy-lab developers
+  - nginx-proxy-lab developers (@nginx-proxy-lab)
 """
 
 EXAMPLES = r"""

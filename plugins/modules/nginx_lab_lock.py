@@ -13,7 +13,7 @@ short_description: One run at a time on a lab host
 description:
   - Writes C(/run/nginx-proxy-lab/run.lock) naming the run that holds the host. A second run is
     refused, naming the holder, while the holder lives; every case of the holding run stamps the
-    lock when it starts (M(nginx_proxy_case) option I(run_id)).
+    lock when it starts (M(npl.nginx_proxy_lab.nginx_proxy_case) option I(run_id)).
   - A holder is gone when its ansible-playbook process has ended (checked by PID and start time
     when the controller is this host) or, for a remote controller, when it has not been heard of for
     I(stale_after_s) and none of its cases can still be running. A dead holder's lock is taken over
@@ -39,7 +39,7 @@ options:
     type: str
     required: true
   controller_host:
-    description: Host name of the controller (module M(nginx_lab_run) returns it).
+    description: Host name of the controller (module M(npl.nginx_proxy_lab.nginx_lab_run) returns it).
     type: str
   controller_pid:
     description: PID of the controller's ansible-playbook process.
@@ -52,7 +52,7 @@ options:
     type: float
     default: 900
 author:
-  - nginx-proxy-lab developers
+  - nginx-proxy-lab developers (@nginx-proxy-lab)
 """
 
 EXAMPLES = r"""

@@ -28,8 +28,10 @@ options:
     description: The catalogue of cases and labs (descriptions are quoted in the report).
     type: dict
     default: {}
+requirements:
+  - matplotlib, Pillow and Markdown (the kit's requirements.txt)
 author:
-  - nginx-proxy-lab developers
+  - nginx-proxy-lab developers (@nginx-proxy-lab)
 """
 
 EXAMPLES = r"""
@@ -61,9 +63,16 @@ elapsed:
 """
 
 import time
+import traceback
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import report, results_io
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import results_io
+
+try:  # the plots need matplotlib and Pillow (the kit's requirements.txt), the HTML Markdown
+    from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import report
+    REPORT_IMPORT_ERROR = None
+except ImportError:
+    REPORT_IMPORT_ERROR = traceback.format_exc()
 
 ARGUMENT_SPEC = dict(
     run_dir=dict(type="path", required=True),
@@ -73,6 +82,9 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=False)
+    if REPORT_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("matplotlib, Pillow and Markdown (requirements.txt)"),
+                         exception=REPORT_IMPORT_ERROR)
     started = time.monotonic()
     try:
         out = report.write(module.params["run_dir"], module.params["claims_file"], module.params["catalogue"])

@@ -14,8 +14,10 @@ description:
   - C(state=started) makes a run folder with an id no other run can share (the UTC second plus random
     hex, made by an exclusive mkdir), one sub-folder per host, and splits the cases into slots
     (longest first, each to the least loaded slot; cases marked exclusive run alone afterwards).
-    It also returns the PID of the ansible-playbook process, which the host lock records.
-  - C(state=finished) writes C(run.json) atomically and, with I(latest), only then points C(latest) at the run, so
+    It also returns the PID of the ansible-playbook process, which the host lock records, and keeps the run's plan
+    (the record as known at its start, such as its cases, schedule, releases and overrides) in the run folder.
+  - C(state=finished) writes C(run.json) atomically, the plan with what happened (I(hosts) that ran, I(failed),
+    I(retried), I(unreachable)), and, with I(latest), only then points C(latest) at the run, so
     C(latest) never names a run that is still writing or was interrupted. Host folders that hold no result
     (every case of that host failed) are removed; C(run.json) names what failed.
   - C(state=published) points C(latest) at a run once it is complete (C(run.json), the verdicts and the report
@@ -40,7 +42,7 @@ options:
       - With C(finished), C(published) or C(abandoned), the run.
     type: str
   hosts:
-    description: Host folders to create (C(started)) or remove (C(abandoned)).
+    description: Host folders to create (C(started)) or remove (C(abandoned)); the hosts that ran (C(finished)).
     type: list
     elements: str
     default: []
@@ -84,8 +86,30 @@ options:
   kit_dir:
     description: The kit's checkout; its C(git describe) is recorded in C(run.json) as C(kit_commit) (C(finished)).
     type: path
-  record:
-    description: The run record written to C(run.json) (C(finished)).
+  depends_on:
+    description: What the run's cases were chosen by (C(started)), C(kernel), C(nginx) or empty (every case).
+    type: str
+    default: ""
+  overrides:
+    description: The parameters applied to every case (C(started); npl_case_overrides), recorded.
+    type: dict
+    default: {}
+  pace_retries:
+    description: How many more times a case spoiled by the host's pace may run (C(started)), recorded.
+    type: int
+    default: 0
+  failed:
+    description: The case runs that failed (C(finished)), each named with its host, case, repetition and why.
+    type: list
+    elements: str
+    default: []
+  retried:
+    description: The case runs the host's pace spoiled and that ran again (C(finished)).
+    type: list
+    elements: dict
+    default: []
+  unreachable:
+    description: The hosts that could not be reached, with why (C(finished)).
     type: dict
     default: {}
   latest:
@@ -93,7 +117,7 @@ options:
     type: bool
     default: true
 author:
-  - nginx-proxy-lab developers
+  - nginx-proxy-lab developers (@nginx-proxy-lab)
 """
 
 EXAMPLES = r"""
@@ -111,7 +135,7 @@ EXAMPLES = r"""
     state: finished
     results_dir: results
     run_id: "{{ npl_run.run_id }}"
-    record: {mode: sequential}
+    hosts: [localhost]
   delegate_to: localhost
   run_once: true
 """
@@ -176,8 +200,13 @@ ARGUMENT_SPEC = dict(
     repeat=dict(type="int", default=1),
     min_repeat=dict(type="dict", default={}),
     releases=dict(type="list", elements="str", default=[]),
+    depends_on=dict(type="str", default=""),
+    overrides=dict(type="dict", default={}),
+    pace_retries=dict(type="int", default=0),
     kit_dir=dict(type="path"),
-    record=dict(type="dict", default={}),
+    failed=dict(type="list", elements="str", default=[]),
+    retried=dict(type="list", elements="dict", default=[]),
+    unreachable=dict(type="dict", default={}),
     latest=dict(type="bool", default=True),
 )
 
@@ -203,8 +232,12 @@ def main():
                                  controller=dict(host=socket.gethostname(), pid=pid, start=start),
                                  started_at=time.time(), elapsed=0.0)
             rid, run_dir = run_folder.create(p["results_dir"], p["hosts"], p["run_id"], p["releases"])
+            started_at = time.time()
+            run_folder.save_plan(run_dir, run_folder.plan(
+                rid, plan, p["cases"], p["releases"], p["depends_on"], p["repeat"], p["min_repeat"], p["overrides"],
+                p["exclusive"], p["background"], p["pace_retries"], started_at))
             module.exit_json(changed=True, run_id=rid, run_dir=run_dir, schedule=plan, hosts=p["hosts"],
-                             controller=dict(host=socket.gethostname(), pid=pid, start=start), started_at=time.time(),
+                             controller=dict(host=socket.gethostname(), pid=pid, start=start), started_at=started_at,
                              elapsed=round(time.monotonic() - started, 3))
         if not p["run_id"]:
             module.fail_json(msg="state=%s needs run_id" % p["state"], elapsed=0.0)
@@ -217,10 +250,9 @@ def main():
         if p["state"] == "published":
             module.exit_json(changed=True, run_id=p["run_id"], run_dir=run_dir, latest=run_folder.publish(run_dir),
                              elapsed=round(time.monotonic() - started, 3))
-        record = dict(p["record"])
-        if p["kit_dir"]:
-            record["kit_commit"] = run_folder.kit_commit(p["kit_dir"])
-        link = run_folder.finish(run_dir, record, latest=p["latest"])
+        happened = {"hosts": p["hosts"], "failed": p["failed"], "retried": p["retried"],
+                    "unreachable": p["unreachable"]}
+        link = run_folder.finish(run_dir, happened, latest=p["latest"], kit_dir=p["kit_dir"])
         module.exit_json(changed=True, run_id=p["run_id"], run_dir=run_dir, latest=link,
                          elapsed=round(time.monotonic() - started, 3))
     except OSError as exc:

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: nginx_lab_validate
 short_description: Refuse bad case parameters before any host changes
 description:
-  - Checks the parameters of every selected case with the same code the M(nginx_proxy_case) module runs
+  - Checks the parameters of every selected case with the same code the M(npl.nginx_proxy_lab.nginx_proxy_case) module runs
     before a case starts, so a bad value is refused before provisioning, not half way through a run.
   - Checks option names, types and choices against the module's argument spec, numbers against their
     bounds, strings against their grammar (URI paths, nginx sizes, names), the kernel's somaxconn
@@ -50,7 +50,7 @@ options:
     elements: str
     default: []
 author:
-  - nginx-proxy-lab developers
+  - nginx-proxy-lab developers (@nginx-proxy-lab)
 """
 
 EXAMPLES = r"""

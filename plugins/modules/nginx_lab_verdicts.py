@@ -31,7 +31,7 @@ options:
     type: bool
     default: false
 author:
-  - nginx-proxy-lab developers
+  - nginx-proxy-lab developers (@nginx-proxy-lab)
 """
 
 EXAMPLES = r"""

@@ -76,7 +76,9 @@ def test_pins_are_chosen_by_the_kernel_release():
     pins = expected()
     assert pinned.pins_for(pins, "6.1.0-56-cloud-amd64")["O13b"] == "REFUTED"
     assert pinned.pins_for(pins, "6.12.117+deb12-cloud-amd64")["R2"] == "CONFIRMED"
-    assert pinned.pins_for(pins, "5.10.0-30-amd64") is None
+    assert pinned.pins_for(pins, "5.10.0-46-cloud-amd64")["R4b"] == "REFUTED"
+    assert pinned.pins_for(pins, "7.3.4+deb13-cloud-amd64")["R1a"] == "REFUTED"
+    assert pinned.pins_for(pins, "4.19.0-27-amd64") is None
 
 
 def test_a_plain_pin_needs_the_same_verdict():

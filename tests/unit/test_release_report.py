@@ -52,5 +52,6 @@ def test_findings_list_the_release_changes_of_a_reference_run(tmp_path):
     for name in ("verdicts.json", "run.json"):
         (ref / name).write_text(open(os.path.join(RUN, name)).read())
     page = findings.render(findings.load_reference(str(tmp_path / "reference")), load_claims(CLAIMS_FILE))
-    assert "## Claims whose verdict changes between nginx releases (releases, localhost)" in page
-    assert "nginx 1.22.1-source" in page
+    differs = page.split("### Between nginx releases (this machine)", 1)[1].split("\n## ", 1)[0]
+    assert "- **R11**" in differs and "nginx 1.18.0 REFUTED (1.79)" in differs
+    assert "nginx 1.22.1-source" in page.split("## Every claim that depends on nginx", 1)[1]

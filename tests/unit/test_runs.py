@@ -26,7 +26,9 @@ def test_a_given_run_id_that_is_taken_is_refused(tmp_path):
 def test_latest_moves_only_when_run_json_is_written(tmp_path):
     rid, run_dir = run_folder.create(str(tmp_path), ["h"])
     assert not os.path.lexists(str(tmp_path / "latest"))
-    run_folder.finish(run_dir, {"run_id": rid})
+    run_folder.save_plan(run_dir, {"run_id": rid, "started_at": 0.0})
+    run_folder.finish(run_dir, {"hosts": ["h"], "failed": []})
+    assert not os.path.exists(os.path.join(run_dir, run_folder.PLAN)), "the plan is folded into run.json"
     assert os.readlink(str(tmp_path / "latest")) == rid
     with open(os.path.join(run_dir, "run.json")) as handle:
         assert json.load(handle)["run_id"] == rid

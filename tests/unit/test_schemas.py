@@ -50,11 +50,11 @@ def test_the_schema_rejects_a_result_that_breaks_it():
 def test_fresh_verdicts_and_run_record_follow_their_schemas(tmp_path):
     folder = unpack_run(str(tmp_path / "20990101T000000Z"))
     check(verdicts.write(folder, CLAIMS_FILE), "verdicts")
-    record = {"schema": "npl-run", "schema_version": 2, "run_id": "20990101T000000Z", "mode": "parallel",
-              "slots": run_folder.schedule(["a", "b"], {"a": {"mode": "ok"}, "b": {"mode": "ok"}}, set(), 2, 2)["slots"],
-              "alone": [], "exclusive": [], "hosts": ["localhost"], "cases": ["a", "b"], "repeat": 2, "overrides": {},
-              "failed": [], "started_at": 0.0, "wall_s": 1.0}
-    run_folder.finish(folder, dict(record, kit_commit=run_folder.kit_commit(ROOT)))
+    cases = {"a": {"mode": "ok"}, "b": {"mode": "ok"}}
+    schedule = run_folder.schedule(list(cases), cases, set(), 2, 2, releases=["1.22.1"])
+    run_folder.save_plan(folder, run_folder.plan("20990101T000000Z", schedule, cases, ["1.22.1"], "", 2, {}, {},
+                                                 ["b"], [], 2, 0.0))
+    run_folder.finish(folder, {"hosts": ["localhost"], "failed": [], "retried": [], "unreachable": {}}, kit_dir=ROOT)
     with open(os.path.join(folder, "run.json")) as handle:
         check(json.load(handle), "run")
 

@@ -122,9 +122,9 @@ def test_gaps_are_measured_between_answered_stub_status_samples():
     assert timing["max_gap_s"] > 2.0 and timing["samples"] == 5 and timing["attempts"] == 9, timing
 
 
-def test_the_readme_states_the_late_sampler_rule_the_code_applies():
-    with open(os.path.join(DATA, "..", "..", "README.md")) as handle:
+def test_the_safety_page_states_the_late_sampler_rule_the_code_applies():
+    with open(os.path.join(DATA, "..", "..", "docs", "safety.md")) as handle:
         readme = " ".join(handle.read().split())
     rule = "mean interval at most %g× the one asked, no gap over max(%g s, %g intervals)" % (
         validity.LATE_FACTOR, validity.GAP_FLOOR_S, validity.GAP_FACTOR)
-    assert rule in readme, "README.md must state the rule of validity.py: " + rule
+    assert rule in readme, "docs/safety.md must state the rule of validity.py: " + rule

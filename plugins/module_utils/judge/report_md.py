@@ -43,11 +43,6 @@ def _conditions(row):
     return "; ".join(parts)
 
 
-def _name(unit):
-    """A scheduled case run's case name (run.json holds {case, repetition}; older runs a plain name)."""
-    return unit["case"] if isinstance(unit, dict) else str(unit)
-
-
 def _head(verdicts_doc, record, hosts):
     out = ["# nginx-proxy-lab report — run %s" % verdicts_doc["run_id"], ""]
     mode = record.get("mode", "?")

@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import subprocess
+import time
 
 from ..runtime import params
 from .results_io import write_atomic
@@ -123,10 +124,41 @@ def kit_commit(folder):
     return out.stdout.strip() or None
 
 
-def finish(run_dir, record, latest=True):
-    """Write run.json (atomically); with `latest`, then point `latest` at this run (run_cases.yml points it only
-    once the verdicts and the report are written too: publish()). A host folder that holds no result (every case
+# The run's plan, written when it starts and read when it finishes: run.json is the plan and what happened.
+PLAN = ".plan.json"
+RUN_SCHEMA_VERSION = 3
+
+
+def plan(run_id, schedule, cases, releases, depends_on, repeat, min_repeat, overrides, exclusive, background,
+         pace_retries, started_at):
+    """The run record as it is known when the run starts (nginx_lab_run state=started writes it)."""
+    names = list(cases)
+    parallel = len(schedule["slots"]) > 1
+    return {"schema": "npl-run", "schema_version": RUN_SCHEMA_VERSION, "run_id": run_id,
+            "mode": "parallel" if parallel else "sequential", "slots": schedule["slots"], "alone": schedule["alone"],
+            "cases": names, "nginx_versions": list(releases or []), "depends_on": depends_on or "",
+            "repeat": int(repeat), "min_repeat": {k: v for k, v in (min_repeat or {}).items() if k in names},
+            "overrides": overrides or {}, "exclusive": [n for n in names if n in set(exclusive)] if parallel else [],
+            "background": [n for n in names if n in set(background)], "pace_retries": int(pace_retries),
+            "started_at": started_at}
+
+
+def save_plan(run_dir, record):
+    write_atomic(os.path.join(run_dir, PLAN), json.dumps(record, indent=2, default=str) + "\n")
+
+
+def finish(run_dir, happened, latest=True, kit_dir=None):
+    """Write run.json (atomically) from the plan saved at the start and what `happened` (hosts that ran, failed,
+    retried, unreachable), then drop the plan; with `latest`, then point `latest` at this run (run_cases.yml points it
+    only once the verdicts and the report are written too: publish()). A host folder that holds no result (every case
     of it failed) is removed, so that a failed run leaves no empty folder: run.json names what failed."""
+    path = os.path.join(run_dir, PLAN)
+    with open(path) as handle:
+        record = json.load(handle)
+    record.update(happened)
+    record["wall_s"] = round(time.time() - float(record["started_at"]), 1)
+    if kit_dir:
+        record["kit_commit"] = kit_commit(kit_dir)
     hosts = set(record.get("hosts") or [])
     for folder in os.listdir(run_dir):
         if split_column(folder)[0] in hosts:
@@ -135,6 +167,7 @@ def finish(run_dir, record, latest=True):
             except OSError:
                 pass  # it holds results, or is gone
     write_atomic(os.path.join(run_dir, "run.json"), json.dumps(record, indent=2, default=str) + "\n")
+    os.unlink(path)
     return point_latest(run_dir) if latest else None
 
 
@@ -180,6 +213,8 @@ def abandon(run_dir, hosts):
             except FileNotFoundError:
                 pass
     try:
+        if os.path.exists(os.path.join(run_dir, PLAN)) and not [f for f in os.listdir(run_dir) if f != PLAN]:
+            os.unlink(os.path.join(run_dir, PLAN))
         os.rmdir(run_dir)
         removed = True
     except OSError:

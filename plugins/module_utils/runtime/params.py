@@ -1,6 +1,6 @@
-"""The case runner's parameters: the module's argument spec with the bounds and grammar of every option.
+"""The case runner's parameters: the module's argument spec with the bounds, grammar and description of every option.
 
-This is the single source of what a valid case is. The module (plugins/modules/nginx_proxy_case.py) validates
+This is the single source of what a valid case is and of the case module's option documentation (generated from it). The module (plugins/modules/nginx_proxy_case.py) validates
 with it on the target; the validate play runs the same checks (plugins/modules/nginx_lab_validate.py) for every
 selected case before any host is provisioned. `check()` needs nothing but the parameters;
 `check_host()` compares what a case will need with what the host has.
@@ -170,211 +170,298 @@ GRAMMARS = {
     "nginx_version_expected": (r"[0-9]{1,4}(\.[0-9]{1,4}){1,3}", "an nginx release number", "1.22.1"),
 }
 
-# Descriptors the load generator needs beyond one per client (loadgen.raise_nofile).
-LOADGEN_SPARE_FDS = 256
-# Memory the asyncio load generator uses per client, measured: 10,000 clients peaked at 116 MB (README).
-LOADGEN_BYTES_PER_CLIENT = 12 * 1024
+# What each option does, in paragraphs: the module's documentation is generated from this table and the spec above
+# (python -m ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge.module_docs --write; a unit test fails
+# when plugins/modules/nginx_proxy_case.py is stale). Each number's bounds sentence comes from BOUNDS.
+DOCS = {
+    "case": [
+        "Name of the case, recorded in the result.",
+    ],
+    "mode": [
+        "Behaviour of the upstream. The research's five; C(delay) reads each request and answers 200 after "
+        "I(upstream_delay_ms), every connection in its own thread (the operator-article labs' slow upstream); "
+        "C(keepalive) answers every request of a connection with HTTP/1.1 and a Content-Length (after "
+        "I(upstream_delay_ms)) until the peer closes or a request is HTTP/1.0 or asks to close.",
+        "In every mode the upstream records each accept (with the connecting worker's PID), each request's first "
+        "byte and end, and each close; the result's C(upstream) field holds them.",
+    ],
+    "isolation": [
+        "C(netns) runs the case in a private network namespace. C(host) uses the host's own network stack and "
+        "sysctls (restored afterwards); only for disposable VMs.",
+    ],
+    "somaxconn": [
+        "net.core.somaxconn in force when the upstream calls listen().",
+    ],
+    "somaxconn_after_listen": [
+        "If set, net.core.somaxconn is changed to this value after the upstream and nginx listen.",
+    ],
+    "upstream_backlog": [
+        "Backlog the upstream passes to listen(); the kernel caps it at somaxconn.",
+    ],
+    "upstream_content_length": [
+        "Add a Content-Length header to the upstream's 200 (the research sent none).",
+    ],
+    "upstream_delay_ms": [
+        "Milliseconds the C(delay) and C(keepalive) upstreams wait between reading a request and answering.",
+    ],
+    "upstream_release_s": [
+        "Seconds after the clients end at which the case tells the upstream (SIGUSR1) to close every connection "
+        "it holds, where its mode keeps them (mode no-read, no-write or no-close); the upstream records each "
+        "close. Without it the upstream holds them until the case ends. The tail (I(tail_s)) follows the release.",
+    ],
+    "upstream_binary": [
+        "Path of the upstream program built by the lab_upstream role.",
+    ],
+    "nginx_binary": [
+        "Path of the nginx binary.",
+        "A build of the kit (under the lab_nginx role's prefix) must still be what its stamp records, or the case "
+        "is refused before anything changes, naming what differs.",
+    ],
+    "nginx_version_expected": [
+        "The release number C(nginx -v) of I(nginx_binary) must print, or the case is refused before anything "
+        "changes.",
+        "Set by the kit for every case of a run over nginx releases, so that a column is never another release's.",
+        "An nginx release number (C(1.22.1)).",
+    ],
+    "nginx_port": [
+        "Loopback port nginx listens on.",
+    ],
+    "nginx_backlog": [
+        "backlog= of nginx's listen directive; nginx's default (511) when unset.",
+        "The kernel caps it at net.core.somaxconn (I(somaxconn)) when nginx listens; the result says what the "
+        "listener got (C(meta.nginx_listener.backlog)) and the case warns when it is less than asked.",
+    ],
+    "listen_reuseport": [
+        "Add C(reuseport) to nginx's listen directive, so that every worker has a listening socket of its own and "
+        "the kernel spreads new connections over them by a hash of their addresses.",
+    ],
+    "listen_deferred": [
+        "Add C(deferred) to nginx's listen directive (TCP_DEFER_ACCEPT). The kernel hands nginx a connection only "
+        "once its first data has arrived, so nginx reads the request as it accepts and the connection is never "
+        "waiting for it (nginx drains only such waiting, reusable connections when its slots run out).",
+        "nginx asks the kernel to wait for that data one second only, so C(request) clients then send their "
+        "request in the thread that connects, the moment it connects, however busy the load generator is.",
+    ],
+    "worker_processes": [
+        "nginx worker_processes.",
+    ],
+    "worker_connections": [
+        "nginx worker_connections.",
+    ],
+    "worker_rlimit_nofile": [
+        "nginx worker_rlimit_nofile, unset by default.",
+    ],
+    "client_header_timeout": [
+        "nginx client_header_timeout in seconds; nginx's default (60 s) when unset. The idle labs raise it, since "
+        "on an emulated VM the load generator can take more than a minute to send its 10,000th request.",
+    ],
+    "accept_mutex": [
+        "nginx accept_mutex. C(default) leaves the directive out (nginx 1.22's default is C(off), with "
+        "EPOLLEXCLUSIVE where the kernel has it); C(on) and C(off) write it.",
+    ],
+    "accept_mutex_delay_ms": [
+        "nginx accept_mutex_delay in milliseconds (nginx's default, 500, when unset), how long a worker without "
+        "the accept mutex waits before it tries again.",
+    ],
+    "keepalive_timeout": [
+        "nginx keepalive_timeout in seconds (the research's 10); see I(omit_directives) for nginx's default.",
+    ],
+    "keepalive_requests": [
+        "nginx keepalive_requests; not written when unset, so nginx's default applies.",
+    ],
+    "omit_directives": [
+        "Directives of the research's configuration to leave out, so that nginx's own default applies.",
+    ],
+    "proxy_buffering": [
+        "nginx proxy_buffering.",
+    ],
+    "proxy_request_buffering": [
+        "nginx proxy_request_buffering (nginx's default, on, writes nothing).",
+    ],
+    "proxy_http_version": [
+        "nginx proxy_http_version, the HTTP version of requests to the upstream; unset writes nothing, so nginx's "
+        "own default applies, as in the research's set-up (1.0 before nginx 1.29.7, 1.1 since, when nginx also "
+        "keeps 32 idle upstream connections per worker and stops sending \"Connection close\" by default).",
+    ],
+    "proxy_clear_connection": [
+        "Send the upstream an empty Connection header instead of nginx's default C(close), as upstream keep-alive "
+        "needs.",
+    ],
+    "upstream_keepalive": [
+        "Unset writes no keepalive directive, so nginx's default applies (none before 1.29.7; keepalive 32 local "
+        "since).",
+        "The upstream block's keepalive, the idle upstream connections each worker may keep; none when unset.",
+    ],
+    "proxy_timeout": [
+        "proxy_connect_timeout, proxy_send_timeout and proxy_read_timeout, in seconds.",
+    ],
+    "nginx_default_timeouts": [
+        "Leave the proxy timeouts at nginx's defaults (60 s) instead of I(proxy_timeout).",
+    ],
+    "proxy_locations": [
+        "Number of proxy_pass locations in the configuration.",
+    ],
+    "client_max_body_size": [
+        "nginx client_max_body_size (nginx's default, 1m, when unset).",
+    ],
+    "client_body_buffer_size": [
+        "nginx client_body_buffer_size (nginx's default when unset).",
+    ],
+    "error_log_level": [
+        "Level of the case's nginx error log.",
+    ],
+    "stub_status_path": [
+        "Location of stub_status.",
+    ],
+    "clients": [
+        "Number of concurrent clients.",
+    ],
+    "client_mode": [
+        "C(python) (asyncio sockets, holds 10,000+ connections) or C(curl) (one curl process per client).",
+    ],
+    "request_method": [
+        "HTTP method of the clients' requests.",
+    ],
+    "request_path": [
+        "Path the clients request.",
+    ],
+    "request_body_bytes": [
+        "Size of a random request body sent by each client (0 for none).",
+    ],
+    "client_timeout": [
+        "Seconds after which a client gives up; defaults to I(deadline) minus one second.",
+    ],
+    "client_behaviour": [
+        "C(request) sends one request and reads until the server closes (the research). C(hold-idle) connects and "
+        "sends nothing; C(hold-partial) sends the request line and Host header of a request whose header block "
+        "never ends (nginx is reading it, so the connection is not reusable and never closed to make room); "
+        "C(keepalive-idle) sends one HTTP/1.1 keep-alive request to nginx's own C(/npl-keepalive) location (a "
+        "204, no upstream), reads the answer, then stays idle. All three hold the connection for I(client_hold_s) "
+        "and note when the server closed it.",
+        "C(keepalive-requests) sends I(client_requests) HTTP/1.1 keep-alive requests for I(request_path) one "
+        "after another on one connection, reading each answer, and notes how many were answered and when the "
+        "server closed (I(request_path) C(/npl-keepalive) is answered by nginx itself).",
+        "C(trickle-headers) and C(trickle-body) send one request whose header block, or body, goes out "
+        "I(client_trickle_bytes) at a time every I(client_trickle_interval_ms), and note when the last byte went.",
+    ],
+    "client_ramp_s": [
+        "Seconds over which the clients start, evenly spaced (0 starts them all at once).",
+    ],
+    "client_hold_s": [
+        "Seconds the C(hold-idle) or C(keepalive-idle) clients stay idle once the last of them is set up "
+        "(connected, and answered for C(keepalive-idle)), so all are held together this long however slowly the "
+        "host opens them. 0 with C(request).",
+    ],
+    "client_requests": [
+        "Requests each C(keepalive-requests) client sends on its connection.",
+    ],
+    "client_trickle_bytes": [
+        "Bytes a trickling client sends at a time.",
+    ],
+    "client_trickle_interval_ms": [
+        "Milliseconds between a trickling client's pieces.",
+    ],
+    "client_pause_s": [
+        "Seconds a C(request) client waits between connecting and sending its request (nginx holds the connection "
+        "meanwhile as one waiting for its request), or a C(keepalive-requests) client between one answer and its "
+        "next request (the connection is an idle keep-alive one meanwhile).",
+    ],
+    "actions": [
+        "Things done to the case at given times after the clients start. C(stop-workers) stops every nginx worker "
+        "(SIGSTOP) for I(seconds), then continues them; a stopped worker is continued whatever happens to the "
+        "case.",
+        "C(reload) writes the case's next configuration over its nginx.conf (I(config) C(changed) is the same "
+        "with the response header X-NPL-Config 2 instead of 1; C(broken) adds a directive nginx does not know) "
+        "and sends the master SIGHUP, as nginx -s reload does. The workers before and a second after are "
+        "recorded; the clients record which configuration answered each of them.",
+    ],
+    "deadline": [
+        "Seconds after the clients start by which the case ends, whatever the clients do.",
+    ],
+    "settle_s": [
+        "Seconds sampled before the clients start.",
+    ],
+    "tail_s": [
+        "Seconds sampled after the clients end.",
+    ],
+    "strace": [
+        "C(startup) runs nginx under C(strace -f) from exec on (its listen() calls); C(workers) attaches strace "
+        "to the workers for the client phase (per-request system calls). The output is parsed into the result's "
+        "C(meta.strace).",
+    ],
+    "trace_connects": [
+        "Record when each nginx worker connects to the upstream with the kernel's own tracer (an ftrace instance "
+        "of the case's, event sys_exit_connect filtered to the workers, on CLOCK_MONOTONIC like the upstream's "
+        "events), in the result's C(connects). With the upstream's accepts and closes this gives every "
+        "upstream-path line's life in /proc/net/unix exactly, without sampling.",
+        "Uses tracefs where the host mounts it, else mounts it in a mount namespace of a helper process of its "
+        "own; the instance is removed whatever happens. A host whose kernel cannot trace says so in "
+        "C(meta.connect_trace_error).",
+    ],
+    "unix_interval_ms": [
+        "Sampling interval of /proc/net/unix and sock_diag, in milliseconds.",
+    ],
+    "stub_interval_ms": [
+        "Sampling interval of stub_status and nginx memory, in milliseconds.",
+    ],
+    "stub_status_sampling": [
+        "C(during) polls stub_status every I(stub_interval_ms) while the clients run. C(after) reads it once, "
+        "after the clients ended, and not during, because every poll is a connection to the listener the clients "
+        "contend for (it takes a slot, moves C(accepts) and resets the worker's ngx_accept_disabled); labs of the "
+        "accept path read the counters after the fact. nginx's memory and descriptors are sampled either way.",
+    ],
+    "sampler_nice": [
+        "Nice value of the two sampling threads. 0, the default, leaves them at the priority of nginx and the "
+        "upstream. Below 0 they sample steadily on an overloaded host, but they take the CPU from nginx while "
+        "they do (on a 2-CPU TCG VM at -10, nginx needed up to 1.2 s for case 1's requests instead of 0.03 s).",
+    ],
+    "client_nice": [
+        "Nice value of the load generator and every curl process it starts. Above 0 the clients yield the CPU to "
+        "nginx, the upstream and the samplers; on a one-CPU emulated VM 100 curl processes at 0 starved the "
+        "samplers (one sample every 0.27 s where 0.01 s was asked).",
+    ],
+    "repetition": [
+        "Which repetition of the case this is (1 for the first), recorded in the result's C(meta.repetition).",
+    ],
+    "run_id": [
+        "The run this case belongs to. When set, the case refuses to start unless that run holds the host (module "
+        "M(npl.nginx_proxy_lab.nginx_lab_lock)), and stamps the lock with the time by which it will have ended.",
+    ],
+    "save_as": [
+        "Path on the controller where the action plugin writes the result document (atomically, parent folders "
+        "created) as soon as the case ends, as M(ansible.builtin.fetch) writes its C(dest). C(case_result) is "
+        "then left out of the returned values, so a run's memory does not grow with its results.",
+    ],
+    "pace_retries": [
+        "How many more times the action plugin runs the case when it came out invalid only for the host's pace "
+        "(C(meta.validity.retryable), such as a sampler that fell behind or a ramp the host could not keep). A "
+        "case invalid for its own failure (a process that died, a load generator without its records, a host out "
+        "of room) is never run again.",
+        "Each spoiled try is kept beside the result, in C(tries/<name>.t<try>.json) (with I(save_as)), and listed "
+        "in the result's C(meta.tries) with its problems; the verdicts read only the final result.",
+    ],
+}
+# The sub-options' paragraphs, by option.
+SUB_DOCS = {
+    "actions": {
+        "at_s": [
+            "Seconds after the clients start.",
+        ],
+        "action": [
+            "What to do.",
+        ],
+        "seconds": [
+            "How long C(stop-workers) lasts (more than 0, at most 600; it must end before the case deadline). Not "
+            "for C(reload).",
+        ],
+        "config": [
+            "The configuration C(reload) loads.",
+        ],
+    },
+}
 
 
-def matches(key, value):
-    """True when string option `key` has a value of its grammar (a key without a grammar always matches)."""
-    if key not in GRAMMARS or value is None:
-        return True
-    return isinstance(value, str) and re.fullmatch(GRAMMARS[key][0], value) is not None
-
-
-def check_run(sizes):
-    """Reasons to refuse a run's own sizes ({"repeat": ..., "slots": ...}, as given on the command line)."""
-    errors = []
-    for key, value in sorted(sizes.items()):
-        low, high = RUN_BOUNDS[key]
-        if value is None:
-            continue
-        if not re.fullmatch(r"[0-9]+", str(value).strip()) or not low <= int(value) <= high:
-            errors.append("%s=%s: a run's %s is a whole number from %d to %d: fix the -e value (%s)"
-                          % (key, value, key, low, high, RUN_VARIABLES[key]))
-    return errors
-
-
-def check_types(values):
-    """A yes/no given where a number is wanted (`clients: true`): Ansible's argument spec would read it as 1."""
-    return ["%s=%s is a yes/no, where a number is wanted: give a number" % (key, value)
-            for key, value in sorted(values.items())
-            if ARGUMENT_SPEC.get(key, {}).get("type") in ("int", "float") and isinstance(value, bool)]
-
-
-def check_given(values, releases=None):
-    """Reasons to refuse what a catalogue entry and the overrides give a case (`values`, before the argument spec
-    converts them): a yes/no where a number is wanted (the spec would read true as 1), a parameter the kit sets
-    itself, and an nginx_binary of its own in a run over several releases (every release's column would run it)."""
-    errors = check_types(values)
-    for key in sorted(values):
-        if key in KIT_SET:
-            errors.append("%s is set by the kit for every case: drop it from the catalogue entry or the "
-                          "overrides" % key)
-    if "nginx_binary" in values and len(releases or ()) > 1:
-        errors.append("nginx_binary=%s would replace the binary of every release of the run (%s): drop it, or "
-                      "run one release" % (values["nginx_binary"], ", ".join(releases)))
-    return errors
-
-
-def check(p):
-    """Every reason the parameters `p` (types already checked) are not a case that can run as designed."""
-    errors = []
-    for key, (low, high) in BOUNDS.items():
-        value = p.get(key)
-        if value is not None and not low <= value <= high:
-            errors.append("%s=%s is outside %s..%s: pick a value in that range" % (key, value, low, high))
-    for key, (_, what, example) in GRAMMARS.items():
-        if not matches(key, p.get(key)):
-            errors.append("%s=%r is not %s (e.g. %s); nothing else may reach nginx.conf or a file name"
-                          % (key, p.get(key), what.replace("%%", "%"), example))
-    errors += _check_clients(p) + _check_actions(p)
-    if p.get("upstream_release_s") is not None and p.get("mode") not in HOLDING_MODES:
-        errors.append("upstream_release_s=%s tells the upstream to close the connections it holds, and mode %s "
-                      "holds none: use it with mode %s, or drop it" % (p["upstream_release_s"], p.get("mode"),
-                                                                      ", ".join(HOLDING_MODES)))
-    if p.get("request_path") is not None and p.get("stub_status_path") is not None \
-            and p["request_path"].split("?")[0] == p["stub_status_path"]:
-        errors.append("request_path %s is the stub_status location: the clients would get the status page, not the "
-                      "upstream; pick another request_path or stub_status_path" % p["request_path"])
-    return errors
-
-
-def trickle_seconds(p):
-    """How long a trickling client takes to send what it trickles (0 for the other behaviours)."""
-    behaviour = p.get("client_behaviour") or "request"
-    if behaviour not in TRICKLE_BEHAVIOURS:
-        return 0.0
-    size = (p.get("request_body_bytes") or 0) if behaviour == "trickle-body" else 200  # about the header block
-    steps = -(-size // max(p.get("client_trickle_bytes") or 1, 1))
-    return steps * (p.get("client_trickle_interval_ms") or 0) / 1000.0
-
-
-def _check_clients(p):
-    errors = []
-    behaviour, hold = p.get("client_behaviour") or "request", p.get("client_hold_s") or 0
-    if behaviour in HOLD_BEHAVIOURS and hold <= 0:
-        errors.append("client_behaviour=%s holds each connection for client_hold_s, which is 0: set client_hold_s "
-                      "to the seconds to hold" % behaviour)
-    if behaviour not in HOLD_BEHAVIOURS and hold > 0:
-        errors.append("client_hold_s=%s has no effect with client_behaviour=%s: set client_behaviour to "
-                      "%s, or drop client_hold_s" % (hold, behaviour, " or ".join(HOLD_BEHAVIOURS)))
-    if (p.get("client_pause_s") or 0) > 0 and behaviour not in ("request", "keepalive-requests"):
-        errors.append("client_pause_s=%s pauses a request (between connecting and sending) or a keep-alive sequence "
-                      "(between requests), not client_behaviour=%s: drop it or pick one of those behaviours"
-                      % (p["client_pause_s"], behaviour))
-    if (p.get("client_requests") or 1) > 1 and behaviour != "keepalive-requests":
-        errors.append("client_requests=%s needs client_behaviour=keepalive-requests (the others send one request "
-                      "per connection)" % p["client_requests"])
-    if behaviour == "trickle-body" and not (p.get("request_body_bytes") or 0) > 0:
-        errors.append("client_behaviour=trickle-body trickles the request body, which is empty: set "
-                      "request_body_bytes (and request_method POST)")
-    if p.get("client_mode") == "curl" and (behaviour != "request" or (p.get("client_ramp_s") or 0) > 0):
-        errors.append("client_mode=curl starts one request per client as the research's loop did: client_behaviour "
-                      "and client_ramp_s need client_mode=python")
-    if p.get("client_mode") == "curl" and (p.get("client_pause_s") or 0) > 0:
-        errors.append("client_pause_s needs client_mode=python (curl sends its request as soon as it connects)")
-    pauses = (p.get("client_pause_s") or 0) * max(1, (p.get("client_requests") or 1) - (
-        1 if behaviour == "keepalive-requests" else 0))
-    busy = (p.get("client_ramp_s") or 0) + hold + trickle_seconds(p) + pauses
-    if p.get("deadline") is not None and busy >= p["deadline"]:
-        errors.append("client_ramp_s + client_hold_s + the trickle's and the pauses' duration (%s s) reach the case deadline of "
-                      "%ss: raise deadline" % (round(busy, 3), p["deadline"]))
-    return errors
-
-
-def _check_actions(p):
-    errors = []
-    for i, action in enumerate(p.get("actions") or []):
-        at, seconds = action.get("at_s"), action.get("seconds")
-        if action.get("action") == "reload":
-            if action.get("config") not in RELOAD_CONFIGS or seconds is not None:
-                errors.append("actions[%d]: reload needs config (%s) and no seconds, got config=%s seconds=%s"
-                              % (i, " or ".join(RELOAD_CONFIGS), action.get("config"), seconds))
-            elif at is None or not 0 <= at <= 3600 or (p.get("deadline") is not None and at + 1 >= p["deadline"]):
-                errors.append("actions[%d]: reload at_s must be in 0..3600 and leave a second before the case deadline "
-                              "of %ss, got %s" % (i, p.get("deadline"), at))
-            continue
-        if action.get("config") is not None:
-            errors.append("actions[%d]: config is for reload, not %s: drop it" % (i, action.get("action")))
-        if at is None or seconds is None or not 0 <= at <= 3600 or not 0 < seconds <= 600:
-            errors.append("actions[%d]: at_s must be in 0..3600 and seconds in 0..600 (more than 0), got %s and %s"
-                          % (i, at, seconds))
-        elif p.get("deadline") is not None and at + seconds >= p["deadline"]:
-            errors.append("actions[%d] (%s at %ss for %ss) would outlast the case deadline of %ss: raise deadline"
-                          % (i, action.get("action"), at, seconds, p["deadline"]))
-    return errors
-
-
-# What a case writes in its folder besides request bodies: logs, the clients' records, nginx.conf, the upstream's
-# events (meta.case_folder_bytes, measured here: lab-slots-wc64, 96 clients at error_log_level debug, 410-437 KB;
-# lab-accept-mutex-on-long-delay, 128 at debug, 316-331 KB; case1-ok, 100 at info, 45 KB; lab-strace-case2, 10
-# clients and an strace of the workers, 62 KB), with room to spare: a floor, and about 3x the most seen per client.
-CASE_FOLDER_BYTES = 4 << 20
-CASE_FOLDER_BYTES_PER_CLIENT = {"debug": 16 << 10, "other": 4 << 10}
-# nginx's client_body_buffer_size when the case names none: two memory pages on x86-64 (ngx_http_core_module).
-NGINX_BODY_BUFFER = 16 << 10
-
-
-def size_bytes(text):
-    """Bytes of an nginx size ('16k', '2m', '1g', '512'); None for a value outside the grammar (check() refuses it)."""
-    text = str(text)
-    if not re.fullmatch(NGINX_SIZE, text):
-        return None
-    factor = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:].lower(), 1)
-    return int(text[:-1] if factor > 1 else text) * factor
-
-
-def needs(p):
-    """What the case will need of its host: open files of the load generator, memory in bytes, and room in its folder
-    (disk_bytes): nginx spools to a temporary file in the case folder every request body larger than
-    client_body_buffer_size while proxy_request_buffering is on, all clients' at once at worst."""
-    clients = p.get("clients") or 0
-    body = p.get("request_body_bytes") or 0
-    buffer = size_bytes(p.get("client_body_buffer_size") or NGINX_BODY_BUFFER) or NGINX_BODY_BUFFER
-    spooled = body > buffer and p.get("proxy_request_buffering", True) is not False
-    per_client = CASE_FOLDER_BYTES_PER_CLIENT["debug" if p.get("error_log_level") == "debug" else "other"]
-    return {"nofile": clients + LOADGEN_SPARE_FDS, "memory_bytes": body + clients * LOADGEN_BYTES_PER_CLIENT,
-            "disk_bytes": CASE_FOLDER_BYTES + clients * per_client + (clients * body if spooled else 0)}
-
-
-def check_host(p, hard_nofile, mem_available_bytes, free_run_bytes=None, run_dir="/run/nginx-proxy-lab"):
-    """Reasons the host cannot give the case what it needs (hard RLIMIT_NOFILE, MemAvailable, the free space of the
-    file system that holds the case folders)."""
-    errors = []
-    need = needs(p)
-    if free_run_bytes is not None and need["disk_bytes"] > free_run_bytes:
-        errors.append("clients=%s with request_body_bytes=%s write up to %d MB in the case folder (request bodies "
-                      "nginx spools to disk, logs) but the file system of %s has %d MB free: free space there, or "
-                      "send smaller bodies or fewer clients" % (p.get("clients"), p.get("request_body_bytes"),
-                                                                need["disk_bytes"] >> 20, run_dir,
-                                                                free_run_bytes >> 20))
-    if hard_nofile is not None and need["nofile"] > hard_nofile:
-        errors.append("clients=%s needs %d open files in the load generator but this host's hard limit is %d: run "
-                      "at most %d clients, or raise the hard limit (ulimit -Hn, LimitNOFILE=)"
-                      % (p["clients"], need["nofile"], hard_nofile, hard_nofile - LOADGEN_SPARE_FDS))
-    if mem_available_bytes is not None and need["memory_bytes"] > mem_available_bytes:
-        errors.append("clients=%s with request_body_bytes=%s need about %d MB of memory but this host has %d MB "
-                      "available: send smaller bodies or fewer clients"
-                      % (p.get("clients"), p.get("request_body_bytes"), need["memory_bytes"] >> 20,
-                         mem_available_bytes >> 20))
-    return errors
-
-
-def complete(params):
-    """`params` with the values derived from others filled in (client_timeout from deadline)."""
-    out = dict(params)
-    if out.get("client_timeout") is None:
-        out["client_timeout"] = max(out["deadline"] - 1.0, 0.5)
-    return out
-
-
-def defaults(**overrides):
-    """Every parameter at its default, then `overrides`: what the module would pass to case.execute()."""
-    out = {key: spec.get("default") for key, spec in ARGUMENT_SPEC.items()}
-    unknown = set(overrides) - set(out)
-    if unknown:
-        raise KeyError("unknown case parameters: %s" % ", ".join(sorted(unknown)))
-    out.update(overrides)
-    return complete(out)
+# The checks over this table (param_checks.py), here too: params.check(p), params.defaults(...) read as the table's own.
+from .param_checks import (CASE_FOLDER_BYTES, CASE_FOLDER_BYTES_PER_CLIENT, LOADGEN_BYTES_PER_CLIENT,  # noqa: E402,F401
+                           LOADGEN_SPARE_FDS, NGINX_BODY_BUFFER, check, check_given, check_host, check_run,
+                           check_types, complete, defaults, matches, needs, size_bytes, trickle_seconds)

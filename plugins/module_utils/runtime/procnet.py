@@ -2,15 +2,9 @@
 
 import os
 
-# The St column of /proc/net/unix is the socket_state enum of include/uapi/linux/net.h.
+# The St column of /proc/net/unix is the socket_state enum of include/uapi/linux/net.h (00 SS_FREE, 01
+# SS_UNCONNECTED, 02 SS_CONNECTING, 03 SS_CONNECTED, 04 SS_DISCONNECTING).
 STATE_CODES = ("00", "01", "02", "03", "04")
-STATE_NAMES = {
-    "00": "SS_FREE",
-    "01": "SS_UNCONNECTED",
-    "02": "SS_CONNECTING",
-    "03": "SS_CONNECTED",
-    "04": "SS_DISCONNECTING",
-}
 
 
 def parse_unix_line(line):

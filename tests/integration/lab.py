@@ -37,7 +37,7 @@ def run_module(args, check=False, timeout=300, extra_env=None):
     e.update(extra_env or {})
     e["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
     e["ANSIBLE_STDOUT_CALLBACK"] = "json"
-    cmd = [os.path.join(VENV_BIN, "ansible"), "localhost", "-m", "nginx_proxy_case", "-a", json.dumps(args)]
+    cmd = [os.path.join(VENV_BIN, "ansible"), "localhost", "-m", "npl.nginx_proxy_lab.nginx_proxy_case", "-a", json.dumps(args)]
     if check:
         cmd.append("--check")
     out = subprocess.run(cmd, cwd=ROOT, env=e, capture_output=True, text=True, timeout=timeout)

@@ -13,7 +13,7 @@ SLOW_CASE = {"case": "cleanup", "mode": "no-accept", "clients": 50, "proxy_timeo
 
 def start_module(args):
     e = lab.env()
-    cmd = [os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "nginx_proxy_case", "-a", json.dumps(args)]
+    cmd = [os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "npl.nginx_proxy_lab.nginx_proxy_case", "-a", json.dumps(args)]
     return subprocess.Popen(cmd, cwd=lab.ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

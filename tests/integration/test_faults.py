@@ -37,7 +37,7 @@ def module_result(proc):
 def kill_mid_case(args, victim, host_somaxconn):
     """Run a case through the module, SIGKILL `victim()`'s PID while the clients wait; return the result."""
     e = lab.env()
-    cmd = [os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "nginx_proxy_case", "-a", json.dumps(args)]
+    cmd = [os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "npl.nginx_proxy_lab.nginx_proxy_case", "-a", json.dumps(args)]
     proc = subprocess.Popen(cmd, cwd=lab.ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         wait_until_running()

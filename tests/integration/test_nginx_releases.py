@@ -40,7 +40,7 @@ def build(tmp_path, release, suite, offline=False, **extra):
     e = lab.env()
     e["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
     e["ANSIBLE_STDOUT_CALLBACK"] = "json"
-    command = [os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "nginx_lab_build", "-a", json.dumps(args)]
+    command = [os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "npl.nginx_proxy_lab.nginx_lab_build", "-a", json.dumps(args)]
     out = subprocess.run((["unshare", "-n"] if offline else []) + command, cwd=lab.ROOT, env=e, capture_output=True,
                          text=True, timeout=1800)
     return json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
@@ -88,7 +88,7 @@ def tampered_build_is_refused_by_a_case_and_rebuilt(prefix, first):
     # a build killed mid-make leaves its staging folder: the next build removes it, saying so
     e = lab.env()
     e.update(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
-    killed = subprocess.Popen([os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "nginx_lab_build", "-a",
+    killed = subprocess.Popen([os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "npl.nginx_proxy_lab.nginx_lab_build", "-a",
                                json.dumps({"release": "1.18.0", "suite": "bullseye", "prefix": str(prefix),
                                            "name": "killed", "configure": ["--with-http_stub_status_module"]})],
                               cwd=lab.ROOT, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

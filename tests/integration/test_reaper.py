@@ -49,7 +49,7 @@ def take_the_host():
     for state in ("held", "released"):
         e = lab.env()
         e.update(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
-        out = subprocess.run([os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "nginx_lab_lock", "-a",
+        out = subprocess.run([os.path.join(lab.VENV_BIN, "ansible"), "localhost", "-m", "npl.nginx_proxy_lab.nginx_lab_lock", "-a",
                               json.dumps({"state": state, "run_id": "reaper-test"})],
                              cwd=lab.ROOT, env=e, capture_output=True, text=True, timeout=120)
         results.append(json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"])

@@ -25,8 +25,10 @@ def installed(tmp_path_factory):
     tarball = built.stdout.strip().split(" at ")[-1]
     assert os.path.isfile(tarball) and tarball.endswith(".tar.gz")
     path = base / "collections"
+    # the virtualenv's import path names the checkout itself, which galaxy would take for an installed copy
     out = subprocess.run([os.path.join(lab.VENV_BIN, "ansible-galaxy"), "collection", "install", tarball, "-p", str(path)],
-                         cwd=str(base), capture_output=True, text=True, timeout=300)
+                         cwd=str(base), capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false"))
     assert out.returncode == 0, out.stderr + out.stdout
     work = base / "elsewhere"
     work.mkdir()

@@ -79,3 +79,16 @@ def test_an_unknown_dependency_is_refused_before_provisioning(tmp_path):
     assert out.returncode != 0
     assert "-e npl_depends_on=kernel or -e npl_depends_on=nginx" in out.stdout and "got libc" in out.stdout
     assert "lab_packages : " not in out.stdout
+
+
+def test_an_inventory_names_the_releases_of_its_hosts(tmp_path):
+    """npl_nginx_versions set on the host in the inventory (as molecule's releases scenario sets it) is the run's
+    releases: settings.yml defaults it without overriding the inventory."""
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"lab": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "npl_nginx_versions": ["1.18.0", "1.22.1"]}}}}}}))
+    out = lab.playbook("--check", "-i", str(inventory), "-e", "npl_results_dir=%s" % (tmp_path / "results"))
+    assert out.returncode == 0, out.stdout[-4000:]
+    columns = set(re.findall(r"\.r\d+(@nginx-[0-9.]+)", out.stdout))
+    assert columns == {"@nginx-1.18.0", "@nginx-1.22.1"}, columns

@@ -30,6 +30,7 @@ import signal
 import time
 
 from ansible.plugins.callback.default import CallbackModule as DefaultCallback
+from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.judge import run_folder
 
 CASE_ACTIONS = ("nginx_proxy_case",)
 RUN_ACTIONS = ("nginx_lab_run",)
@@ -85,17 +86,7 @@ class CallbackModule(DefaultCallback):
         result keeps it."""
         if os.getpid() != self._main_pid or not self._run_dir or not os.path.isdir(self._run_dir):
             return
-        for folder, _, names in os.walk(self._run_dir):
-            if [n for n in names if n != ".plan.json"]:  # the run's plan alone is no result
-                return
-        plan = os.path.join(self._run_dir, ".plan.json")
-        if os.path.exists(plan):
-            os.unlink(plan)
-        for folder, _, _ in sorted(os.walk(self._run_dir), key=lambda entry: -len(entry[0])):
-            try:
-                os.rmdir(folder)
-            except OSError:
-                return
+        run_folder.remove_if_empty(self._run_dir)
 
     def _event(self, **fields):
         if not self._progress_file:

@@ -176,3 +176,15 @@ def test_one_release_keeps_the_host_s_folder_and_the_units_name_it():
     plan = run_folder.schedule(["a"], PARAMS, set(), 1, releases=["1.22.1"])
     assert plan["slots"][0] == [{"case": "a", "repetition": 1, "nginx": "1.22.1", "column": ""}]
     assert run_folder.schedule(["a"], PARAMS, set(), 1)["slots"][0] == [{"case": "a", "repetition": 1}]
+
+
+def test_an_interrupted_run_with_nothing_saved_leaves_no_folder_and_one_with_a_result_is_kept(tmp_path):
+    _, empty = run_folder.create(str(tmp_path), ["h1", "h2"])
+    run_folder.save_plan(empty, {"run_id": "x"})
+    assert run_folder.remove_if_empty(empty) and not os.path.exists(empty)
+    _, kept = run_folder.create(str(tmp_path), ["h1", "h2"])
+    run_folder.save_plan(kept, {"run_id": "y"})
+    with open(os.path.join(kept, "h2", "x.r1.json"), "w") as handle:
+        handle.write("{}")
+    assert not run_folder.remove_if_empty(kept)
+    assert os.path.isfile(os.path.join(kept, run_folder.PLAN)) and os.path.isdir(os.path.join(kept, "h1"))

@@ -218,8 +218,29 @@ def abandon(run_dir, hosts):
         os.rmdir(run_dir)
         removed = True
     except OSError:
-        pass  # another host still runs in it, or it is gone already
+        pass  # another host still runs in it (its folder is there), or it is gone already
     return removed
+
+
+def remove_if_empty(run_dir):
+    """Remove an interrupted run's folder that holds no file but the run's plan (nothing saved yet), its empty host
+    folders first (the progress callback, at the playbook's exit); True if it was removed. One that holds any result
+    is left whole."""
+    if not os.path.isdir(run_dir):
+        return False
+    for _, _, names in os.walk(run_dir):
+        if [n for n in names if n != PLAN]:
+            return False
+    try:
+        os.unlink(os.path.join(run_dir, PLAN))
+    except FileNotFoundError:
+        pass
+    for folder, _, _ in sorted(os.walk(run_dir), key=lambda entry: -len(entry[0])):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return False  # a file came in meanwhile, or another host still runs in it
+    return True
 
 
 def runs_ansible_playbook(cmdline):

@@ -25,11 +25,14 @@ def installed(tmp_path_factory):
     tarball = built.stdout.strip().split(" at ")[-1]
     assert os.path.isfile(tarball) and tarball.endswith(".tar.gz")
     path = base / "collections"
-    # the virtualenv's import path names the checkout itself, which galaxy would take for an installed copy
+    # galaxy skips a collection it finds installed anywhere it looks: in the virtualenv's import path (the checkout
+    # itself) or in a copy a user installed under ~/.ansible. It looks only in the fresh path here.
     out = subprocess.run([os.path.join(lab.VENV_BIN, "ansible-galaxy"), "collection", "install", tarball, "-p", str(path)],
                          cwd=str(base), capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false"))
+                         env=dict(os.environ, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+                                  ANSIBLE_COLLECTIONS_PATH=str(path)))
     assert out.returncode == 0, out.stderr + out.stdout
+    assert "installed successfully" in out.stdout, out.stdout
     work = base / "elsewhere"
     work.mkdir()
     # the checkout's own link in the virtualenv's import path would shadow the install: not scanned here

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import yaml
 from ansible_collections.npl.nginx_proxy_lab.plugins.module_utils.matrix import scenarios, spec
 
 from .helpers import ROOT
@@ -115,3 +116,17 @@ def test_the_matrix_runs_the_kernel_claims_cases_unless_all():
     assert not [a for a in spec.run_args(matrix, every_case=True) if a.startswith("npl_depends_on")]
     kernels = spec.resolve(matrix)[0]
     assert "npl_depends_on=kernel" in scenarios.scenario(kernels)["provisioner"]["ansible_args"]
+
+
+def test_no_scenario_installs_a_copy_of_the_collection_outside_the_checkout():
+    # molecule's prerun installs the collection it runs in under ~/.ansible/collections, where the copy outlives the
+    # run (and made galaxy skip test_collection's install as "already installed"); the kit reaches itself through
+    # .collections instead.
+    kernels = spec.resolve(spec.load())[0]
+    docs = [scenarios.scenario(kernels)]
+    for name in ("default", "releases"):
+        with open(os.path.join(ROOT, "molecule", name, "molecule.yml")) as handle:
+            docs.append(yaml.safe_load(handle))
+    for doc in docs:
+        assert doc["prerun"] is False
+        assert doc["provisioner"]["config_options"]["defaults"]["collections_path"].endswith("/.collections")

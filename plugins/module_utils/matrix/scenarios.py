@@ -36,6 +36,9 @@ def scenario(entries):
         "npl_expected_kernel": EXPECTED_KERNEL,
     } for entry in entries}
     return {
+        # No prerun: molecule would install a copy of the collection into ~/.ansible/collections (outside the
+        # checkout, left behind); the kit reaches itself through .collections.
+        "prerun": False,
         "dependency": DEPENDENCY,
         "driver": {"name": "default", "options": {"managed": True}},
         "platforms": [{"name": entry["name"], "groups": ["lab"]} for entry in entries],

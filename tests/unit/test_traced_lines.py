@@ -87,3 +87,21 @@ def test_the_path_lines_of_cases_3_to_5_go_with_the_upstreams_release():
         assert ev[case]["lines_before_release"] == 101 and ev[case]["samples_with_only_the_listener_before_release"] == 0
         assert 0 <= ev[case]["delay_s"] <= 0.02
     assert abs(diff) < 0.02
+
+
+def test_the_share_is_taken_over_the_paths_own_span_not_the_hosts_pace():
+    """R4b on Linux 5.10 under TCG (tests/data/run-5.10-tcg-traced): the clients' window opened 3.8 s before nginx's
+    first connect, idle time in which the listener is alone and that only the host's pace set. The measure takes the
+    span from the first connect to the last close; the clients' window's share, far higher, is in the evidence. A
+    window padded by another second of idle time leaves the measure where it was."""
+    path = os.path.join(DATA, "run-5.10-tcg-traced", "debian-5.10", "case1-ok.json.gz")
+    with gzip.open(path, "rt") as handle:
+        doc = json.load(handle)
+    share, ev = MEASURES["traced_state_share"]({"case1-ok": doc}, "case1-ok", "01")
+    assert ev["path_span_after_clients_start_s"] > 3.0 and ev["window_s"] < 0.2 * ev["clients_window_s"]
+    assert share < 0.5 < ev["clients_window_shares"]["01"]
+    assert abs(sum(ev["shares"].values()) - 1.0) < 0.001
+    start, end = doc["meta"]["clients_window"]
+    doc["meta"]["clients_window"] = [start - 1.0, end + 1.0]
+    padded, padded_ev = MEASURES["traced_state_share"]({"case1-ok": doc}, "case1-ok", "01")
+    assert padded == share and padded_ev["clients_window_shares"]["01"] > ev["clients_window_shares"]["01"]

@@ -8,10 +8,15 @@ accepts and closes the upstream's events, all on CLOCK_MONOTONIC, so the line co
 
     1 + Q(t) + A(t),   Q = connects - accepts (queued, 02),   A = accepts - closes (accepted, 03)
 
-and the share of each state over the clients' window is a time integral. A line is counted from its connect()'s
-entry (it appears inside the syscall); the evidence gives the time between each entry and the earlier of the call's
-exit and the accept, summed, within which the counts are exact. The accept queue is first in, first out, so the k-th accept is the k-th
-connect's: an accept before its connect would mean the clocks disagree, and the measure refuses.
+and the share of each state over the span the path was in use (from nginx's first connect() to the upstream's last
+close) is a time integral. Outside that span the path holds the listener alone, and how much of that idle time a
+window takes in is the host's pace, not the kernel's: on a VM under TCG the clients' window opened 3.8 s before
+nginx's first connect (the clients' start and nginx reading them) and its 01 share moved between 0.45 and 0.91 with
+that lead, while over the path's own span it stayed at 0.11 to 0.66. The clients' window's share is in the evidence.
+A line is counted from its connect()'s entry (it appears inside the syscall); the evidence gives the time between
+each entry and the earlier of the call's exit and the accept, summed, within which the counts are exact. The accept
+queue is first in, first out, so the k-th accept is the k-th connect's: an accept before its connect would mean the
+clocks disagree, and the measure refuses.
 """
 
 from .measure_common import Missing, case_result, rounded, window_rows
@@ -107,24 +112,37 @@ def _cross_check(doc, made, accepts, closes, window):
             "sampler_kept_up": not (validity.get("sampler_problems") or {}).get("unix")}
 
 
-def traced_state_share(results, case, state):
-    """Share (0..1) of the upstream path's lines in `state` (01 listener, 02 queued, 03 accepted) over the clients'
-    window, integrated over time from the records (no sampling): T / (T + Σ line lifetimes) for 01. The evidence
-    says what makes up the lifetimes (time queued, time accepted), and how the sampler compared where it looked."""
-    doc = case_result(results, case)
-    made, accepts, closes = _events(doc)
-    window = doc["meta"]["clients_window"]
+def _shares(made, accepts, closes, window):
+    """(shares per state, span, queued line-seconds, accepted line-seconds) over `window`."""
     span = window[1] - window[0]
-    if span <= 0:
-        raise Missing("%s has an empty clients' window" % case)
     queued, accepted = integrals(made, accepts, closes, window)
     total = span + queued + accepted
-    shares = {"01": span / total, "02": queued / total, "03": accepted / total}
-    if state not in shares:
+    return {"01": span / total, "02": queued / total, "03": accepted / total}, span, queued, accepted
+
+
+def traced_state_share(results, case, state):
+    """Share (0..1) of the upstream path's lines in `state` (01 listener, 02 queued, 03 accepted) over the span the
+    path was in use, from nginx's first connect() to the upstream's last close, integrated over time from the
+    records (no sampling): T / (T + Σ line lifetimes) for 01. The evidence says what makes up the lifetimes (time
+    queued, time accepted), the share over the clients' whole window beside it, and how the sampler compared where
+    it looked."""
+    doc = case_result(results, case)
+    made, accepts, closes = _events(doc)
+    path_span = [made[0], max(made[-1], (accepts or made)[-1], (closes or made)[-1])]
+    if path_span[1] <= path_span[0]:
+        raise Missing("%s: its upstream path was in use for no time (one connect, never accepted)" % case)
+    if state not in ("01", "02", "03"):
         raise Missing("the records give states 01, 02 and 03, not %s" % state)
+    shares, span, queued, accepted = _shares(made, accepts, closes, path_span)
+    window = doc["meta"]["clients_window"]
+    over_clients = _shares(made, accepts, closes, window)[0] if window[1] > window[0] else {}
     life = [c - a for a, c in zip(accepts, closes)]
     waits = [a - c for c, a in zip(made, accepts)]
     evidence = {"shares": {k: rounded(v, 4) for k, v in shares.items()}, "window_s": rounded(span, 6),
+                "window": "nginx's first connect to the upstream's last close",
+                "path_span_after_clients_start_s": rounded(path_span[0] - window[0], 6),
+                "clients_window_s": rounded(window[1] - window[0], 6),
+                "clients_window_shares": {k: rounded(v, 4) for k, v in over_clients.items()},
                 "queued_line_s": rounded(queued, 6), "accepted_line_s": rounded(accepted, 6),
                 "connects": len(made), "accepts": len(accepts), "closes": len(closes),
                 "line_start_spread_s": rounded(_start_spread(doc, accepts), 6),

@@ -1,5 +1,6 @@
-"""A request sent with its connect: the head leaves in the thread that made the connection, the body follows from the
-event loop, and a real loopback server gets every request whole. Which cases send that way is clientrun's rule."""
+"""A request sent with its connect: head and body leave in the thread that made the connection (its `request_sent`
+between connecting and the end), and a real loopback server gets every request whole. Which cases send that way is
+clientrun's rule."""
 
 import os
 import socket
@@ -41,7 +42,7 @@ def _server(clients):
     return srv, got
 
 
-def test_a_request_with_a_body_arrives_whole_when_its_head_goes_with_the_connect():
+def test_a_request_with_a_body_arrives_whole_when_it_goes_with_the_connect():
     srv, got = _server(8)
     try:
         records, stats = loadgen.run_python("127.0.0.1", srv.getsockname()[1], 8, method="POST", body_bytes=BODY,
@@ -49,6 +50,7 @@ def test_a_request_with_a_body_arrives_whole_when_its_head_goes_with_the_connect
     finally:
         srv.close()
     assert [r.get("status") for r in records] == [200] * 8, records
+    assert all(r["connected"] <= r["request_sent"] <= r["end"] for r in records), records
     assert len(got) == 8
     for data in got:
         head, body = data.split(b"\r\n\r\n", 1)

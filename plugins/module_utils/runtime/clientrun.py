@@ -17,16 +17,18 @@ from .guardian import CaseError, keep_only_fds, set_process_name
 
 
 def sends_with_connect(p):
-    """Whether each request's head goes out in the moment its connection is made, as curl sends it, rather than when
-    the load generator's event loop next gets to it: where that gap would decide the outcome.
+    """Whether each request goes out whole (head and body) in the moment its connection is made, as curl sends it,
+    rather than when the load generator's event loop next gets to it: where that gap would decide the outcome.
     - listen deferred: nginx takes a connection only with its request, and for a second only.
-    - more clients than worker_connections: with late heads the worker fills its connections with clients still
-      waiting to be read, and their upstream connections then find none free (500s); with each head on time, a
-      client's upstream connection is made as its body is read, and client-upstream pairs fill the limit at the
-      upstream's queue (127 clients). Which of the two a run fell in was the event loop's pace: the research's
-      1,024-POST flood on nginx 1.18.0 admitted 249 clients in most runs here and 135 in one CI run, and its worker's
-      VmSize growth (R11) moved from 1.79 to 1.42 with it. With the head on time 1.22.1 to 1.30.6 admit 133 to 135
-      in every run; 1.18.0 still moves (128 to 334: molecule/expected_verdicts.yml)."""
+    - more clients than worker_connections: a request that reaches nginx late lets the worker take in clients still
+      sending, whose upstream connections then find none free (500s); with each request whole in the kernel at the
+      accept, a client's upstream connection is made as its body is read, and client-upstream pairs fill the limit
+      at the upstream's queue (127 clients). Which of the two a run fell in was the event loop's pace: the
+      research's 1,024-POST flood on nginx 1.18.0 admitted 249 clients in most runs when the heads came late, and
+      with the heads on time but the bodies late nginx's debug record showed the worker holding 129 to 176 clients
+      when its connections ran out (90 500s in that run); its worker's VmSize growth (R11) moved from 1.40 to 1.79
+      with them. With each request whole, 132 to 133 clients held in 12 of 12 runs, and the growth 1.42 on 1.18.0
+      and 1.40 on the 1.22.1 and 1.26.3 source builds, in every run."""
     return bool(p.get("listen_deferred")) or p["clients"] > p["worker_connections"]
 
 

@@ -108,17 +108,19 @@ def _new_record(index):
 
 
 def _connect_and_send(host, port, data, timeout, t0):
-    """In a thread: connect and send `data` (a request's head) at once, with nothing between the two but the kernel;
-    (socket, when it connected)."""
+    """In a thread: connect and send `data` (a request's head and body) at once, with nothing between the two but the
+    kernel, the body at the pace the server reads it, as a curl process sends it; (socket, when it connected, when the
+    last byte went)."""
     sock = socket.create_connection((host, port), timeout=timeout)
     connected = time.monotonic() - t0
     try:
         sock.sendall(data)
+        sent = time.monotonic() - t0
         sock.setblocking(False)
     except BaseException:
         sock.close()
         raise
-    return sock, connected
+    return sock, connected, sent
 
 
 async def _request(record, seen, host, port, request, body, t0, meter, pause_s=0.0, senders=None):
@@ -128,14 +130,15 @@ async def _request(record, seen, host, port, request, body, t0, meter, pause_s=0
     connection is made, in the thread that made it, however busy the event loop is (listen ... deferred: nginx
     takes the connection only with its request, and only for a second)."""
     if senders is not None:
-        # the head goes with the connect; a body follows from the event loop (a thread blocked on a 1 MB send would
-        # hold back the connects of the clients behind it)
-        sock, connected = await asyncio.get_running_loop().run_in_executor(
-            senders, _connect_and_send, host, port, request, 30.0, t0)
+        # the request goes with the connect, its body too: left to the event loop, the bodies came late when it fell
+        # behind, and the worker took in clients still sending (clientrun.sends_with_connect). A thread whose client
+        # waits in nginx's listen queue waits with it; nginx takes or resets it at its own accept pace.
+        sock, connected, sent = await asyncio.get_running_loop().run_in_executor(
+            senders, _connect_and_send, host, port, request + body, 30.0, t0)
         reader, writer = await asyncio.open_connection(sock=sock)
         loadgen_sessions.opened(record, writer, t0)
-        record["connected"] = connected
-        request = b""
+        record["connected"], record["request_sent"] = connected, sent
+        request = body = b""
     else:
         reader, writer = await asyncio.open_connection(host, port)
         loadgen_sessions.opened(record, writer, t0)

@@ -105,3 +105,11 @@ def test_the_share_is_taken_over_the_paths_own_span_not_the_hosts_pace():
     doc["meta"]["clients_window"] = [start - 1.0, end + 1.0]
     padded, padded_ev = MEASURES["traced_state_share"]({"case1-ok": doc}, "case1-ok", "01")
     assert padded == share and padded_ev["clients_window_shares"]["01"] > ev["clients_window_shares"]["01"]
+
+
+def test_a_case_whose_upstream_connects_all_failed_is_refused_by_name():
+    doc = traced("case1-ok")
+    doc["connects"] = dict(doc["connects"], ret=[-11] * len(doc["connects"]["ret"]))
+    doc["upstream"]["events"] = {"t": [], "kind": []}
+    with pytest.raises(Missing, match="none of nginx's upstream connects succeeded"):
+        MEASURES["traced_state_share"]({"case1-ok": doc}, "case1-ok", "01")

@@ -128,7 +128,9 @@ def traced_state_share(results, case, state):
     it looked."""
     doc = case_result(results, case)
     made, accepts, closes = _events(doc)
-    path_span = [made[0], max(made[-1], (accepts or made)[-1], (closes or made)[-1])]
+    if not made:
+        raise Missing("%s: none of nginx's upstream connects succeeded, so the path never had a line" % case)
+    path_span = [made[0], max(made + accepts + closes)]
     if path_span[1] <= path_span[0]:
         raise Missing("%s: its upstream path was in use for no time (one connect, never accepted)" % case)
     if state not in ("01", "02", "03"):

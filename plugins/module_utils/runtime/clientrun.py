@@ -21,14 +21,9 @@ def sends_with_connect(p):
     rather than when the load generator's event loop next gets to it: where that gap would decide the outcome.
     - listen deferred: nginx takes a connection only with its request, and for a second only.
     - more clients than worker_connections: a request that reaches nginx late lets the worker take in clients still
-      sending, whose upstream connections then find none free (500s); with each request whole in the kernel at the
-      accept, a client's upstream connection is made as its body is read, and client-upstream pairs fill the limit
-      at the upstream's queue (127 clients). Which of the two a run fell in was the event loop's pace: the
-      research's 1,024-POST flood on nginx 1.18.0 admitted 249 clients in most runs when the heads came late, and
-      with the heads on time but the bodies late nginx's debug record showed the worker holding 129 to 176 clients
-      when its connections ran out (90 500s in that run); its worker's VmSize growth (R11) moved from 1.40 to 1.79
-      with them. With each request whole, 132 to 133 clients held in 12 of 12 runs, and the growth 1.42 on 1.18.0
-      and 1.40 on the 1.22.1 and 1.26.3 source builds, in every run."""
+      sending, whose upstream connections then find none free (500s), and how many it took in was the event loop's
+      pace; with each request whole in the kernel at the accept, client-upstream pairs fill the limit at the
+      upstream's queue in every run (the flood's numbers: claims.yml, R11)."""
     return bool(p.get("listen_deferred")) or p["clients"] > p["worker_connections"]
 
 
